@@ -1,0 +1,27 @@
+"""scikit-learn estimators for deep architectures, trained with skorch.
+
+Importing the package is cheap: torch loads on first use of an estimator.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "CNNClassifier": "sklearn_mlarch.neural_network",
+    "CNNRegressor": "sklearn_mlarch.neural_network",
+    "RNNClassifier": "sklearn_mlarch.neural_network",
+    "RNNRegressor": "sklearn_mlarch.neural_network",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sklearn_mlarch' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

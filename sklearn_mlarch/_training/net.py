@@ -1,0 +1,96 @@
+"""skorch net with sample weights, seeded epochs and tensor batching."""
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+
+from .data import ArrayDataset, BatchIterator
+
+PREDICT_CHUNK = 128
+
+
+class WeightedNeuralNet(NeuralNet):
+    """:class:`skorch.NeuralNet` whose loss is weighted per sample.
+
+    The criterion must be built with ``reduction='none'``. The loss of a
+    batch is ``sum(w_i * l_i) / sum(w_i)``, so an integer weight ``k`` on
+    one sample equals ``k`` copies of it when the batch holds all the data.
+
+    The targets handed to :meth:`get_loss` are the pair ``(y, w)`` produced
+    by :class:`~sklearn_mlarch._training.ArrayDataset`.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for :class:`skorch.NeuralNet`.
+    dtype : torch.dtype, default=torch.float32
+        Floating point type of the module's parameters.
+    """
+
+    def __init__(self, *args, dtype=torch.float32, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dtype = dtype
+
+    def initialize_module(self):
+        super().initialize_module()
+        self.module_.to(dtype=self.dtype)
+        return self
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, ArrayDataset):
+            return X
+        return ArrayDataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
+        return BatchIterator(dataset, batch_size, shuffle=training,
+                             generator=getattr(self, "shuffle_generator_", None))
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y, w = (t.to(self.device, non_blocking=True) for t in y_true)
+        loss = self.criterion_(y_pred, y)
+        if loss.ndim > 1:  # multi-output regression: average the outputs
+            loss = loss.flatten(1).mean(dim=1)
+        w = w.to(loss.dtype)
+        # clamp: a batch whose weights are all zero contributes no gradient
+        return (loss * w).sum() / w.sum().clamp_min(torch.finfo(loss.dtype).tiny)
+
+    def train_epochs(self, dataset, epochs, seed):
+        """Train ``epochs`` epochs on ``dataset`` with all randomness from ``seed``.
+
+        Initialisation (on the first call), shuffling and dropout draw from
+        ``seed``; torch's global random state is restored afterwards so that
+        fitting has no side effect on the caller's random numbers.
+        """
+        devices = [torch.cuda.current_device()] if str(self.device).startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.shuffle_generator_ = torch.Generator().manual_seed(seed)
+            if not self.initialized_:
+                self.initialize()
+            self.notify("on_train_begin", X=dataset, y=None)
+            try:
+                self.fit_loop(dataset, None, epochs=epochs)
+            except KeyboardInterrupt:  # as skorch: stop training, keep the model
+                pass
+            self.notify("on_train_end", X=dataset, y=None)
+        return self
+
+    def predict_raw(self, X, chunk=PREDICT_CHUNK):
+        """Network output for an array ``X`` as a float64 numpy array.
+
+        Rows go through the network in chunks of exactly ``chunk`` rows (the
+        last one padded with copies of a real row), so a sample's prediction
+        does not depend on how many others are predicted with it: kernels
+        chosen by batch size round differently in float32.
+        """
+        self.check_is_fitted()
+        n = len(X)
+        n_pad = -n % chunk
+        if n_pad:
+            X = np.concatenate([X, np.repeat(X[-1:], n_pad, axis=0)])
+        with torch.no_grad():
+            dataset = ArrayDataset(X)
+            out = torch.cat([self.evaluation_step(batch).cpu()
+                             for batch in BatchIterator(dataset, chunk)])
+        return out[:n].numpy().astype(np.float64)

@@ -1,0 +1,16 @@
+"""Plain PyTorch networks.
+
+These modules know nothing of scikit-learn: every one of them is an ordinary
+``torch.nn.Module`` whose constructor takes its sizes explicitly. The
+estimators in :mod:`sklearn_mlarch.neural_network` size them from the data at
+fit time. Every network splits into a ``trunk`` (the feature extractor, whose
+output is the penultimate layer) and a ``head`` (the final linear layer), so
+that features can be reused, trunks shared between task heads, and weights
+transferred between estimators.
+"""
+
+from .cnn import CNNNetwork
+from .mlp import MLPHead
+from .rnn import RNNNetwork
+
+__all__ = ["CNNNetwork", "MLPHead", "RNNNetwork"]

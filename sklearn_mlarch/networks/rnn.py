@@ -1,0 +1,88 @@
+"""Recurrent network (LSTM, GRU or plain RNN) for sequences ``(T, F)``."""
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from .mlp import MLPHead
+
+_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+class _LastHidden(nn.Module):
+    """Run a recurrent layer and return the final hidden state of each sequence.
+
+    Time steps whose features are all NaN are padding: they must come after
+    the real steps. Such batches are packed, so padding never reaches the
+    recurrent cell and cannot change the result.
+    """
+
+    def __init__(self, cell, n_features, hidden_size, num_layers, bidirectional, dropout):
+        super().__init__()
+        self.rnn = _CELLS[cell](
+            n_features, hidden_size, num_layers=num_layers, batch_first=True,
+            bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
+        self.out_features = hidden_size * (2 if bidirectional else 1)
+
+    def forward(self, x):
+        padded = torch.isnan(x).all(dim=-1)
+        if padded.any():
+            lengths = (~padded).sum(dim=1).cpu()
+            x = pack_padded_sequence(torch.nan_to_num(x), lengths, batch_first=True,
+                                     enforce_sorted=False)
+        _, h = self.rnn(x)
+        if isinstance(h, tuple):  # LSTM returns (h_n, c_n)
+            h = h[0]
+        # h: (num_layers * directions, batch, hidden); keep the last layer.
+        directions = 2 if self.rnn.bidirectional else 1
+        last = h[-directions:]
+        return last.transpose(0, 1).reshape(last.shape[1], -1)
+
+
+class RNNNetwork(nn.Module):
+    """Recurrent layers, then dense layers and a linear head.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per time step ``F``.
+    n_outputs : int
+        Size of the output (logits or regression targets).
+    cell : {'lstm', 'gru', 'rnn'}, default='lstm'
+        Recurrent cell type.
+    hidden_size : int, default=64
+        Units of each recurrent layer (per direction).
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    bidirectional : bool, default=False
+        Whether to read the sequence in both directions.
+    dropout : float, default=0.0
+        Dropout between recurrent layers and after each hidden dense layer.
+    hidden_sizes : sequence of int, default=()
+        Dense layers between the final hidden state and the head.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = RNNNetwork(n_features=3, n_outputs=2, cell="gru")
+    >>> net(torch.zeros(4, 10, 3)).shape
+    torch.Size([4, 2])
+    """
+
+    def __init__(self, n_features, n_outputs, cell="lstm", hidden_size=64, num_layers=1,
+                 bidirectional=False, dropout=0.0, hidden_sizes=()):
+        super().__init__()
+        if cell not in _CELLS:
+            raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        recurrent = _LastHidden(cell, n_features, hidden_size, num_layers,
+                                bidirectional, dropout)
+        dense = MLPHead(recurrent.out_features, hidden_sizes, dropout)
+        self.trunk = nn.Sequential(recurrent, dense)
+        self.head = nn.Linear(dense.out_features, n_outputs)
+
+    def embed(self, x):
+        """Penultimate-layer features of a batch ``x`` of shape ``(N, T, F)``."""
+        return self.trunk(x)
+
+    def forward(self, x):
+        return self.head(self.trunk(x))

@@ -1,0 +1,6 @@
+"""Neural network estimators: CNNs for images and signals, RNNs for sequences."""
+
+from ._cnn import CNNClassifier, CNNRegressor
+from ._rnn import RNNClassifier, RNNRegressor
+
+__all__ = ["CNNClassifier", "CNNRegressor", "RNNClassifier", "RNNRegressor"]

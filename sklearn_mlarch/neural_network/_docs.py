@@ -1,0 +1,76 @@
+"""Parameter documentation shared by the neural estimators, written once."""
+
+TRAINING_PARAMS = """\
+    max_epochs : int, default=%(max_epochs)s
+        Epochs trained by ``fit`` (``partial_fit`` trains exactly one).
+    batch_size : int or 'full', default=64
+        Mini-batch size; ``'full'`` uses all samples in one batch.
+    lr : float, default=%(lr)s
+        Learning rate.
+    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'} or torch optimizer class, \
+default='adam'
+        Optimizer.
+    optimizer_kwargs : dict, default=None
+        Extra optimizer arguments, e.g. ``{'momentum': 0.9}`` for SGD.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimizer.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        classifiers), stop when the validation loss has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs and restore the best weights,
+        as :class:`~sklearn.neural_network.MLPClassifier` does. Without it,
+        ``fit`` trains ``max_epochs`` epochs.
+    validation_fraction : float, default=0.1
+        Fraction held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Least validation-loss improvement that counts for early stopping.
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted estimator continues training from the
+        current weights instead of starting anew.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation
+        split. An int gives identical models on every fit.
+    device : {'cpu', 'cuda', 'auto'} or torch.device, default='cpu'
+        Where to train; ``'auto'`` takes CUDA when available. A model
+        trained on a GPU unpickles on a CPU-only machine.
+    dtype : {'float32', 'float64'}, default='float32'
+        Floating point precision of the network; inputs of any numeric dtype
+        are cast to it.
+    verbose : int, default=0
+        Print skorch's per-epoch table when > 0; silent otherwise.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, e.g. ``skorch.callbacks.LRScheduler``."""
+
+FITTED_ATTRIBUTES = """\
+    n_features_in_ : int
+        Number of features seen in fit (flattened size of one sample).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string columns.
+    input_shape_ : tuple of int
+        Shape of one sample as given to the network.
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the torch network.
+    history_ : skorch.History
+        Per-epoch losses and timings.
+    n_iter_ : int
+        Epochs trained in total."""
+
+
+def fill_doc(max_epochs, lr, **sections):
+    """Class decorator filling ``%(name)s`` fields of the class docstring.
+
+    ``%(training_params)s`` and ``%(fitted_attributes)s`` are always
+    available; ``sections`` adds family-specific ones (architecture
+    parameters), so each text is written once.
+    """
+    fields = {"training_params": TRAINING_PARAMS.replace("%(max_epochs)s", str(max_epochs))
+                                                  .replace("%(lr)s", str(lr)),
+              "fitted_attributes": FITTED_ATTRIBUTES, **sections}
+
+    def decorate(cls):
+        cls.__doc__ = cls.__doc__ % fields
+        return cls
+
+    return decorate

@@ -1,0 +1,198 @@
+"""Recurrent estimators: :class:`RNNClassifier` and :class:`RNNRegressor`."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..base import BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin
+from ..networks import RNNNetwork
+from ._docs import fill_doc
+
+_RNN_PARAMS = """\
+    input_shape : tuple of int, default=None
+        Shape ``(T, F)`` of one sequence: T time steps of F features. ``None``
+        takes the shape of a 3-D ``X``, or treats a flat row as a univariate
+        sequence ``(n_features, 1)``.
+    cell : {'lstm', 'gru', 'rnn'}, default='lstm'
+        Recurrent cell.
+    hidden_size : int, default=64
+        Units per recurrent layer and direction.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    bidirectional : bool, default=False
+        Read sequences in both directions.
+    dropout : float, default=0.0
+        Dropout between recurrent layers and after hidden dense layers.
+    hidden_sizes : tuple of int, default=()
+        Dense layers between the last hidden state and the output layer.
+    padding_value : float or None, default=None
+        Value marking padding after the end of shorter sequences (e.g. 0.0,
+        or ``np.nan``, which ``StandardScaler`` passes through). Trailing time
+        steps whose features all equal it are padding; sequences are packed
+        so padding never changes the result. A list of ``(T_i, F)`` arrays of
+        different lengths is padded this way automatically."""
+
+
+def _pad_ragged(X, length):
+    n_features = np.shape(X[0])[1]
+    longest = max(len(s) for s in X)
+    if length is not None and longest > length:
+        raise ValueError(f"A sequence has {longest} time steps but the estimator was "
+                         f"fitted on sequences of at most {length}. Pad or cut the training "
+                         "sequences to the longest length you will predict on.")
+    out = np.full((len(X), length or longest, n_features), np.nan)
+    for i, seq in enumerate(X):
+        out[i, :len(seq)] = seq
+    return out
+
+
+class _BaseRNN(BaseNeuralEstimator):
+    _parameter_constraints = {
+        **BaseNeuralEstimator._parameter_constraints,
+        "cell": [StrOptions({"lstm", "gru", "rnn"})],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "hidden_sizes": [tuple, list],
+        "padding_value": [None, Real],
+    }
+    _network_class = RNNNetwork
+
+    def _network_kwargs(self):
+        return dict(n_features=self.input_shape_[1], cell=self.cell,
+                    hidden_size=self.hidden_size, num_layers=self.num_layers,
+                    bidirectional=self.bidirectional, dropout=self.dropout,
+                    hidden_sizes=tuple(self.hidden_sizes))
+
+    def _default_input_shape(self, n_features):
+        return (n_features, 1)  # a flat row is a univariate sequence
+
+    def _check_input_shape(self, shape):
+        if len(shape) != 2:
+            raise ValueError(
+                f"{type(self).__name__} takes sequences (T, F), but the sample shape is "
+                f"{shape}. Pass input_shape=(T, F), e.g. input_shape=(8, 8) for 8 time "
+                "steps of 8 features given as flat rows of 64.")
+
+    def _as_array(self, X, reset):
+        if (isinstance(X, (list, tuple)) and len(X) > 0
+                and all(np.ndim(s) == 2 for s in X)
+                and len({len(s) for s in X}) > 1):
+            length = None if reset else self.input_shape_[0]
+            return _pad_ragged(X, length), True
+        return X, self.padding_value is not None
+
+    def _finalize_input(self, X, padded):
+        if not padded:
+            return X
+        if not np.isnan(self.padding_value if self.padding_value is not None else np.nan):
+            X = X.copy()
+            step_is_pad = (X == self.padding_value).all(axis=2)
+            # only trailing padding steps: a suffix of the sequence
+            trailing = np.flip(np.cumprod(np.flip(step_is_pad, axis=1), axis=1), axis=1)
+            X[trailing.astype(bool)] = np.nan
+        nan_steps = np.isnan(X)
+        step_nan = nan_steps.all(axis=2)
+        if (nan_steps.any(axis=2) & ~step_nan).any():
+            raise ValueError("X contains NaN inside a time step. Only whole time steps "
+                             "after the end of a sequence may be padding; impute the rest.")
+        if (step_nan[:, 1:] < step_nan[:, :-1]).any():
+            raise ValueError("X has padding before real time steps. Put padding after the "
+                             "end of each sequence.")
+        if step_nan[:, 0].any():
+            raise ValueError("X contains a sequence with no time steps (all padding).")
+        return X
+
+
+@fill_doc(max_epochs=30, lr=3e-3, rnn_params=_RNN_PARAMS)
+class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
+    """Recurrent neural network classifier (LSTM, GRU or plain RNN).
+
+    Input ``(n, T, F)`` sequences, a list of ``(T_i, F)`` sequences of
+    different lengths, or flat rows ``(n, T * F)`` with ``input_shape=(T, F)``.
+    Labels may be of any type; they are encoded internally.
+
+    Parameters
+    ----------
+%(rnn_params)s
+%(training_params)s
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+%(fitted_attributes)s
+
+    See Also
+    --------
+    RNNRegressor : the same network for regression.
+    CNNClassifier : convolutional network for images and signals.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_mlarch import RNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = RNNClassifier(input_shape=(8, 8), cell="gru", max_epochs=2, random_state=0)
+    >>> clf.fit(X[:200] / 16, y[:200]).predict(X[:3] / 16).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        **_BaseRNN._parameter_constraints,
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
+
+    def __init__(self, input_shape=None, *, cell="lstm", hidden_size=64, num_layers=1,
+                 bidirectional=False, dropout=0.0, hidden_sizes=(), padding_value=None,
+                 max_epochs=30, batch_size=64, lr=3e-3, optimizer="adam",
+                 optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
+                 random_state=None, device="cpu", dtype="float32", verbose=0,
+                 callbacks=None, class_weight=None):
+        self._store_params(locals())
+
+
+@fill_doc(max_epochs=30, lr=3e-3, rnn_params=_RNN_PARAMS)
+class RNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseRNN):
+    """Recurrent neural network regressor (LSTM, GRU or plain RNN).
+
+    Input as for :class:`RNNClassifier`. Targets are standardised inside
+    (weighted by ``sample_weight``) and predictions mapped back.
+
+    Parameters
+    ----------
+%(rnn_params)s
+%(training_params)s
+
+    Attributes
+    ----------
+%(fitted_attributes)s
+
+    See Also
+    --------
+    RNNClassifier : the same network for classification.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mlarch import RNNRegressor
+    >>> X = np.random.RandomState(0).rand(64, 10, 2)
+    >>> reg = RNNRegressor(max_epochs=2, random_state=0).fit(X, X.sum(axis=(1, 2)))
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(self, input_shape=None, *, cell="lstm", hidden_size=64, num_layers=1,
+                 bidirectional=False, dropout=0.0, hidden_sizes=(), padding_value=None,
+                 max_epochs=30, batch_size=64, lr=3e-3, optimizer="adam",
+                 optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
+                 random_state=None, device="cpu", dtype="float32", verbose=0,
+                 callbacks=None):
+        self._store_params(locals())

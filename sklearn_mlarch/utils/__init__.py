@@ -1,0 +1,5 @@
+"""Helpers: estimator discovery, test configurations, thread control."""
+
+from .discovery import all_estimators
+
+__all__ = ["all_estimators"]

@@ -1,0 +1,22 @@
+"""Small, seeded configurations of every estimator, kept in one place.
+
+The test suite and the compatibility checks use them so that each fit takes
+a fraction of a second. Estimators not listed here run with their defaults.
+"""
+
+FAST_PARAMS = {
+    "CNNClassifier": dict(channels=(8,), hidden_sizes=(16,), max_epochs=40, lr=1e-2,
+                          batch_size=32, dropout=0.0),
+    "CNNRegressor": dict(channels=(8,), hidden_sizes=(16,), max_epochs=40, lr=1e-2,
+                         batch_size=32, dropout=0.0),
+    "RNNClassifier": dict(hidden_size=16, max_epochs=40, lr=1e-2, batch_size=32),
+    "RNNRegressor": dict(hidden_size=16, max_epochs=40, lr=1e-2, batch_size=32),
+}
+
+
+def fast_instance(cls, **overrides):
+    """An instance of ``cls`` with its fast test parameters and ``random_state=0``."""
+    params = {**FAST_PARAMS.get(cls.__name__, {}), **overrides}
+    if "random_state" in cls().get_params():
+        params.setdefault("random_state", 0)
+    return cls(**params)
