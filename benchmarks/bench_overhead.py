@@ -1,0 +1,76 @@
+"""Framework overhead: CNNClassifier.fit against a hand-written PyTorch loop.
+
+Both train the same CNNNetwork (the estimator's defaults) on load_digits as
+1x8x8 images with Adam, the same batch size and the same number of epochs,
+timed side by side in one process, alternating, ``--repeats`` times.
+
+    python benchmarks/bench_overhead.py --repeats 7
+"""
+
+import argparse
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+
+from sklearn_mlarch import CNNClassifier
+from sklearn_mlarch.networks import CNNNetwork
+
+
+def plain_torch_fit(X, y, epochs, batch_size, lr, seed):
+    """The loop a PyTorch user writes by hand: shuffle, slice, step."""
+    torch.manual_seed(seed)
+    est = CNNClassifier()
+    net = CNNNetwork((1, 8, 8), 10, channels=est.channels, kernel_size=est.kernel_size,
+                     pool_size=est.pool_size, batch_norm=est.batch_norm,
+                     dropout=est.dropout, hidden_sizes=est.hidden_sizes)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt = torch.as_tensor(X, dtype=torch.float32).reshape(-1, 1, 8, 8)
+    yt = torch.as_tensor(y)
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(Xt))
+        for start in range(0, len(Xt), batch_size):
+            idx = order[start:start + batch_size]
+            opt.zero_grad()
+            loss = loss_fn(net(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    return net
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--epochs", type=int, default=10)
+    args = parser.parse_args()
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    est = CNNClassifier(input_shape=(1, 8, 8), max_epochs=args.epochs, random_state=0)
+    ours, plain = [], []
+    plain_torch_fit(X, y, 1, est.batch_size, est.lr, 0)  # warm-up both paths
+    CNNClassifier(input_shape=(1, 8, 8), max_epochs=1).fit(X, y)
+    for r in range(args.repeats):
+        t = time.perf_counter()
+        plain_torch_fit(X, y, args.epochs, est.batch_size, est.lr, r)
+        plain.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        est.set_params(random_state=r).fit(X, y)
+        ours.append(time.perf_counter() - t)
+    ratios = [a / b for a, b in zip(ours, plain)]
+    print(f"machine: {platform.processor() or platform.machine()}, "
+          f"torch threads {torch.get_num_threads()}, torch {torch.__version__}")
+    print(f"epochs={args.epochs} batch_size={est.batch_size} repeats={args.repeats}")
+    print(f"hand-written loop : median {statistics.median(plain):.3f} s")
+    print(f"CNNClassifier.fit : median {statistics.median(ours):.3f} s")
+    print(f"ratio (ours / plain): median {statistics.median(ratios):.3f}, "
+          f"min {min(ratios):.3f}, max {max(ratios):.3f}")
+    return statistics.median(ratios)
+
+
+if __name__ == "__main__":
+    main()
