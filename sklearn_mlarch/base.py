@@ -106,7 +106,8 @@ class BaseNeuralEstimator(BaseEstimator):
             X = validate_data(self, X, **kwargs)
         if reset:
             self.input_shape_ = self._resolve_input_shape(X.shape[1], sample_shape)
-        X = X.reshape(len(X), *self.input_shape_).astype(self._np_dtype, copy=False)
+        # C order: torch picks other (differently rounding) kernels for strided input
+        X = np.ascontiguousarray(X.reshape(len(X), *self.input_shape_), dtype=self._np_dtype)
         return self._finalize_input(X, padded), y
 
     def _resolve_input_shape(self, n_features, sample_shape):

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_mlarch import CNNClassifier, CNNRegressor
+from sklearn_mlarch.utils._testing import fast_instance
+
+
+def _convs(est):
+    return [type(m) for m in est.net_.module_.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)]
+
+
+def test_images_use_conv2d_and_signals_conv1d(digits):
+    X, y = digits
+    images = fast_instance(CNNClassifier, input_shape=(1, 8, 8), max_epochs=1).fit(X, y)
+    signals = fast_instance(CNNClassifier, max_epochs=1).fit(X, y)
+    assert _convs(images) == [torch.nn.Conv2d]
+    assert _convs(signals) == [torch.nn.Conv1d] and signals.input_shape_ == (1, 64)
+
+
+def test_architecture_parameters_shape_the_network(digits):
+    X, y = digits
+    est = CNNClassifier(input_shape=(1, 8, 8), channels=(4, 6, 8), kernel_size=(3, 5, 1),
+                        pool_size=1, batch_norm=False, hidden_sizes=(7, 5), dropout=0.1,
+                        max_epochs=1, random_state=0).fit(X, y)
+    convs = [m for m in est.net_.module_.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [4, 6, 8]
+    assert [c.kernel_size for c in convs] == [(3, 3), (5, 5), (1, 1)]
+    modules = list(est.net_.module_.modules())
+    assert not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.MaxPool2d)) for m in modules)
+    assert any(isinstance(m, torch.nn.Dropout) for m in modules)
+    assert est.transform_features(X).shape == (len(X), 5)
+
+
+def test_pipeline_with_scaler_learns_digits(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(),
+                         fast_instance(CNNClassifier, input_shape=(1, 8, 8), max_epochs=15))
+    pipe.fit(X[:200], y[:200])
+    assert pipe.score(X[200:], y[200:]) > 0.85
+
+
+def test_regressor_learns_a_smooth_function():
+    rng = np.random.RandomState(0)
+    X = rng.rand(200, 1, 12)
+    y = 1000 + 50 * X.mean(axis=(1, 2))  # offset and scale: standardised inside
+    reg = fast_instance(CNNRegressor, max_epochs=60).fit(X[:150], y[:150])
+    assert reg.score(X[150:], y[150:]) > 0.8
+
+
+def test_input_shape_must_be_2d_or_3d(digits):
+    with pytest.raises(ValueError, match=r"\(C, L\) or \(C, H, W\)"):
+        CNNClassifier(input_shape=(1, 1, 8, 8)).fit(*digits)
