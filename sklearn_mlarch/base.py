@@ -188,8 +188,8 @@ class BaseNeuralEstimator(BaseEstimator):
                                              ensure_non_negative=True)
         y = self._prepare_targets(y, reset=reset, classes=classes,
                                   sample_weight=sample_weight)
-        sample_weight = self._prepare_sample_weight(sample_weight, y)
         seed = self._next_seed(reset)
+        sample_weight = self._prepare_sample_weight(sample_weight, y, seed)
         if reset:
             self.net_ = self._make_net(self._n_outputs)
         dataset = ArrayDataset(X, y, sample_weight)
@@ -197,7 +197,8 @@ class BaseNeuralEstimator(BaseEstimator):
         self.n_iter_ = len(self.net_.history)
         return self
 
-    def _prepare_sample_weight(self, sample_weight, y):
+    def _prepare_sample_weight(self, sample_weight, y, seed):
+        """Final per-sample weights: ``sample_weight`` times class weights."""
         sw = sample_weight * self._class_weights(y)
         if not sw.sum() > 0:
             raise ValueError("sample_weight sums to zero: give at least one sample a "

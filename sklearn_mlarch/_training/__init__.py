@@ -8,6 +8,7 @@ callback or a small override of one skorch step, never as a new epoch loop.
 
 from .callbacks import DivergenceGuard, TrainingDivergedError
 from .data import ArrayDataset, BatchIterator, HoldoutSplit
+from .losses import MemberCrossEntropy
 from .net import WeightedNeuralNet
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "BatchIterator",
     "DivergenceGuard",
     "HoldoutSplit",
+    "MemberCrossEntropy",
     "TrainingDivergedError",
     "WeightedNeuralNet",
 ]

@@ -49,11 +49,16 @@ class WeightedNeuralNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, w = (t.to(self.device, non_blocking=True) for t in y_true)
         loss = self.criterion_(y_pred, y)
+        w = w.to(loss.dtype)
+        tiny = torch.finfo(loss.dtype).tiny
+        if w.ndim == 2:
+            # weights (B, M): M ensemble members, each its own weighted mean,
+            # summed so every member gets the gradient it would get alone
+            return ((loss * w).sum(0) / w.sum(0).clamp_min(tiny)).sum()
         if loss.ndim > 1:  # multi-output regression: average the outputs
             loss = loss.flatten(1).mean(dim=1)
-        w = w.to(loss.dtype)
         # clamp: a batch whose weights are all zero contributes no gradient
-        return (loss * w).sum() / w.sum().clamp_min(torch.finfo(loss.dtype).tiny)
+        return (loss * w).sum() / w.sum().clamp_min(tiny)
 
     def train_epochs(self, dataset, epochs, seed):
         """Train ``epochs`` epochs on ``dataset`` with all randomness from ``seed``.

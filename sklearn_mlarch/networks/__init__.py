@@ -10,7 +10,8 @@ transferred between estimators.
 """
 
 from .cnn import CNNNetwork
+from .cnn_ensemble import CNNEnsembleNetwork
 from .mlp import MLPHead
 from .rnn import RNNNetwork
 
-__all__ = ["CNNNetwork", "MLPHead", "RNNNetwork"]
+__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "MLPHead", "RNNNetwork"]
