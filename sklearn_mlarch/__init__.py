@@ -12,6 +12,8 @@ _LAZY = {
     "CNNRegressor": "sklearn_mlarch.neural_network",
     "RNNClassifier": "sklearn_mlarch.neural_network",
     "RNNRegressor": "sklearn_mlarch.neural_network",
+    "NetworkFeatures": "sklearn_mlarch.neural_network",
+    "DeepEnsembleClassifier": "sklearn_mlarch.ensemble",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -119,7 +119,9 @@ class BaseNeuralEstimator(BaseEstimator):
                     f"features per sample, but X has {n_features}"
                     + (f" (sample shape {sample_shape})" if sample_shape else "")
                     + ". Pass an input_shape whose product is the number of features, "
-                    "or input_shape=None to use X's own shape.")
+                    "or input_shape=None to use X's own shape. In BaggingClassifier or "
+                    "BaggingRegressor, feature subsampling cannot keep a fixed input shape: "
+                    "use max_features=1.0 and bootstrap_features=False.")
         elif sample_shape is not None:
             shape = tuple(int(s) for s in sample_shape)
         else:
@@ -251,12 +253,8 @@ class BaseNeuralEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        module = self.net_.module_
-        module.eval()
-        with torch.no_grad():
-            out = [module.embed(torch.as_tensor(X[i:i + 1024]).to(self.net_.device)).cpu()
-                   for i in range(0, len(X), 1024)]
-        return torch.cat(out).numpy().astype(np.float64)
+        # (n, hidden), or (n, members, hidden) for an ensemble: one row per sample
+        return self.net_.predict_raw(X, embed=True).reshape(len(X), -1)
 
     @property
     def history_(self):

@@ -13,7 +13,10 @@ from sklearn_mlarch.utils._testing import fast_instance
 # turns 1e-16 round-off into visible differences.
 EQUIVALENCE_PARAMS = dict(batch_size="full", dtype="float64", optimizer="sgd", lr=0.05,
                           max_epochs=20)
-ARCH_EQUIVALENCE = {"CNN": dict(batch_norm=False, dropout=0.0), "RNN": dict(dropout=0.0)}
+# The deep ensemble draws a bootstrap sample per member, which by design is not
+# the same as repeating samples, so the check runs it with bootstrap=False.
+ARCH_EQUIVALENCE = {"CNN": dict(batch_norm=False, dropout=0.0), "RNN": dict(dropout=0.0),
+                    "Dee": dict(batch_norm=False, dropout=0.0, bootstrap=False)}
 
 
 def _check_params(estimator, check):
@@ -35,4 +38,5 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 def test_all_estimators_found():
     names = {name for name, _ in all_estimators()}
-    assert {"CNNClassifier", "CNNRegressor", "RNNClassifier", "RNNRegressor"} <= names
+    assert {"CNNClassifier", "CNNRegressor", "RNNClassifier", "RNNRegressor",
+            "DeepEnsembleClassifier"} <= names

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
+from ..utils._threads import torch_threads, worker_threads
 from .data import ArrayDataset, BatchIterator
 
 PREDICT_CHUNK = 128
@@ -68,7 +69,7 @@ class WeightedNeuralNet(NeuralNet):
         fitting has no side effect on the caller's random numbers.
         """
         devices = [torch.cuda.current_device()] if str(self.device).startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), torch_threads(worker_threads()):
             torch.manual_seed(seed)
             self.shuffle_generator_ = torch.Generator().manual_seed(seed)
             if not self.initialized_:
@@ -81,12 +82,12 @@ class WeightedNeuralNet(NeuralNet):
             self.notify("on_train_end", X=dataset, y=None)
         return self
 
-    def predict_raw(self, X, chunk=PREDICT_CHUNK):
-        """Network output for an array ``X`` as a float64 numpy array.
+    def predict_raw(self, X, embed=False, chunk=PREDICT_CHUNK):
+        """Network output (or with ``embed``, penultimate features) as float64 numpy.
 
         Rows go through the network in chunks of exactly ``chunk`` rows (the
-        last one padded with copies of a real row), so a sample's prediction
-        does not depend on how many others are predicted with it: kernels
+        last one padded with copies of a real row), so a sample's result
+        does not depend on how many others are computed with it: kernels
         chosen by batch size round differently in float32.
         """
         self.check_is_fitted()
@@ -94,8 +95,11 @@ class WeightedNeuralNet(NeuralNet):
         n_pad = -n % chunk
         if n_pad:
             X = np.concatenate([X, np.repeat(X[-1:], n_pad, axis=0)])
+        self._set_training(False)
+        outputs = []
         with torch.no_grad():
-            dataset = ArrayDataset(X)
-            out = torch.cat([self.evaluation_step(batch).cpu()
-                             for batch in BatchIterator(dataset, chunk)])
-        return out[:n].numpy().astype(np.float64)
+            for Xi, _ in BatchIterator(ArrayDataset(X), chunk):
+                Xi = Xi.to(self.device)
+                out = self.module_.embed(Xi) if embed else self.infer(Xi)
+                outputs.append(out.cpu())
+        return torch.cat(outputs)[:n].reshape(n, *outputs[0].shape[1:]).numpy().astype(np.float64)

@@ -9,14 +9,24 @@ FAST_PARAMS = {
                           batch_size=32, dropout=0.0),
     "CNNRegressor": dict(channels=(8,), hidden_sizes=(16,), max_epochs=40, lr=1e-2,
                          batch_size=32, dropout=0.0),
+    "DeepEnsembleClassifier": dict(n_members=3, channels=(8,), hidden_sizes=(16,),
+                                   max_epochs=40, lr=1e-2, batch_size=32, dropout=0.0),
     "RNNClassifier": dict(hidden_size=16, max_epochs=40, lr=1e-2, batch_size=32),
     "RNNRegressor": dict(hidden_size=16, max_epochs=40, lr=1e-2, batch_size=32),
 }
 
 
+def _fast_network_features():
+    from ..neural_network import CNNClassifier
+
+    return dict(estimator=CNNClassifier(**FAST_PARAMS["CNNClassifier"], random_state=0))
+
+
 def fast_instance(cls, **overrides):
     """An instance of ``cls`` with its fast test parameters and ``random_state=0``."""
-    params = {**FAST_PARAMS.get(cls.__name__, {}), **overrides}
+    fast = (_fast_network_features() if cls.__name__ == "NetworkFeatures"
+            else FAST_PARAMS.get(cls.__name__, {}))
+    params = {**fast, **overrides}
     if "random_state" in cls().get_params():
         params.setdefault("random_state", 0)
     return cls(**params)
