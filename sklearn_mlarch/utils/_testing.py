@@ -22,11 +22,23 @@ def _fast_network_features():
     return dict(estimator=CNNClassifier(**FAST_PARAMS["CNNClassifier"], random_state=0))
 
 
+def _fast_hyperband():
+    from ..neural_network import CNNClassifier
+
+    cnn = CNNClassifier(**{**FAST_PARAMS["CNNClassifier"], "max_epochs": 30}, random_state=0)
+    return dict(estimator=cnn, param_distributions={"lr": [1e-2, 2e-2, 3e-2]},
+                min_resource=10, max_resource=30, cv=2)
+
+
+_FAST_META = {"NetworkFeatures": _fast_network_features, "HyperbandSearchCV": _fast_hyperband}
+
+
 def fast_instance(cls, **overrides):
     """An instance of ``cls`` with its fast test parameters and ``random_state=0``."""
-    fast = (_fast_network_features() if cls.__name__ == "NetworkFeatures"
-            else FAST_PARAMS.get(cls.__name__, {}))
+    meta = _FAST_META.get(cls.__name__)
+    fast = meta() if meta else FAST_PARAMS.get(cls.__name__, {})
     params = {**fast, **overrides}
-    if "random_state" in cls().get_params():
-        params.setdefault("random_state", 0)
-    return cls(**params)
+    est = cls(**params)
+    if "random_state" in est.get_params(deep=False):
+        est.set_params(random_state=params.get("random_state", 0))
+    return est
