@@ -14,6 +14,7 @@ _LAZY = {
     "RNNRegressor": "sklearn_mlarch.neural_network",
     "NetworkFeatures": "sklearn_mlarch.neural_network",
     "DeepEnsembleClassifier": "sklearn_mlarch.ensemble",
+    "HyperbandSearchCV": "sklearn_mlarch.model_selection",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

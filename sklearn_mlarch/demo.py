@@ -8,6 +8,7 @@ import time
 import warnings
 
 import numpy as np
+from scipy.stats import loguniform, uniform
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import BaggingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_split
@@ -16,6 +17,7 @@ from sklearn.svm import SVC
 
 from .datasets import load_digits_images
 from .ensemble import DeepEnsembleClassifier
+from .model_selection import HyperbandSearchCV
 from .neural_network import CNNClassifier, RNNClassifier
 
 
@@ -73,7 +75,27 @@ def ensemble_section(quick=False):
         print(f"{name:<44} {model.score(X_test, y_test):>16.4f} {elapsed:>11.2f}", flush=True)
 
 
-SECTIONS = [digits_section, ensemble_section]
+def search_section(quick=False):
+    """HyperbandSearchCV over a CNN's hyperparameters, with continuation."""
+    X, y = load_digits_images(flat=True)
+    space = {"lr": loguniform(1e-3, 3e-2), "channels": [(8,), (16,), (16, 32)],
+             "hidden_sizes": [(32,), (64,)], "dropout": uniform(0.0, 0.4)}
+    max_epochs = 3 if quick else 9
+    cnn = CNNClassifier(input_shape=(1, 8, 8), max_epochs=max_epochs, random_state=0)
+    search = HyperbandSearchCV(cnn, space, max_resource=max_epochs, cv=3, n_jobs=2,
+                               random_state=0)
+    start = time.perf_counter()
+    search.fit(X, y)
+    elapsed = time.perf_counter() - start
+    n_configs = int((search.cv_results_["rung"] == 0).sum())
+    print(f"\nHyperbandSearchCV over 4 CNN hyperparameters (3-fold CV, up to "
+          f"{max_epochs} epochs)")
+    print(f"configurations tried: {n_configs}; epochs per fold: {search.total_resource_:.0f} "
+          f"(random search at full budget: {n_configs * max_epochs}); {elapsed:.1f} s")
+    print(f"best CV accuracy {search.best_score_:.4f} with {search.best_params_}")
+
+
+SECTIONS = [digits_section, ensemble_section, search_section]
 
 
 def run(quick=False):

@@ -26,12 +26,22 @@ def _continuation_mode(estimator, resource):
     ``resource = r`` grows the model to ``r`` (trees of an ensemble);
     'refit': train anew at ``r``.
     """
-    params = estimator.get_params()
-    if resource == "n_samples" or "warm_start" not in params:
+    if resource == "n_samples":
         return "refit"
-    if type(estimator).__module__.startswith("sklearn.ensemble"):
+    params = estimator.get_params()
+    owner, prefix = estimator, ""
+    if "__" in resource:  # a step of a Pipeline or a nested estimator
+        prefix = resource.rsplit("__", 1)[0] + "__"
+        owner = params.get(prefix[:-2], estimator)
+    if prefix + "warm_start" not in params:
+        return "refit"
+    if type(owner).__module__.startswith("sklearn.ensemble"):
         return "total"  # n_estimators, HistGradientBoosting's max_iter: model size
     return "additive"
+
+
+def _warm_start_key(resource):
+    return resource.rsplit("__", 1)[0] + "__warm_start" if "__" in resource else "warm_start"
 
 
 class HyperbandSearchCV(BaseSearchCV):
@@ -51,8 +61,10 @@ class HyperbandSearchCV(BaseSearchCV):
     The package's estimators and scikit-learn's ``SGDClassifier`` or
     ``MLPClassifier`` continue by the missing epochs (``resource='max_epochs'``
     or ``'max_iter'``); scikit-learn ensembles grow to the new size
-    (``resource='n_estimators'``). Other estimators, and
-    ``resource='n_samples'``, are refitted at each rung.
+    (``resource='n_estimators'``). A resource of a Pipeline step
+    (``'cnnclassifier__max_epochs'``) continues through that step's
+    ``warm_start``. Other estimators, and ``resource='n_samples'``, are
+    refitted at each rung.
 
     ``fit`` orchestrates the rungs itself rather than through
     ``BaseSearchCV._run_search``, because continuation needs the fitted
@@ -239,6 +251,7 @@ class HyperbandSearchCV(BaseSearchCV):
         self.n_splits_ = len(splits)
         self.min_resource_, self.max_resource_ = self._check_resource(y, splits)
         mode = _continuation_mode(self.estimator, self.resource)
+        warm_key = _warm_start_key(self.resource)
         rng = check_random_state(self.random_state)
         if self.resource == "n_samples":
             subsets = [rng.permutation(train) for train, _ in splits]
@@ -277,7 +290,7 @@ class HyperbandSearchCV(BaseSearchCV):
                             if prev is not None and mode != "refit":
                                 extra = r - trained[c] if mode == "additive" else r
                                 est, fit_params = prev, {self.resource: extra,
-                                                         "warm_start": True}
+                                                         warm_key: True}
                             else:
                                 est = clone(base)
                                 fit_params = dict(candidates[c])
@@ -295,7 +308,7 @@ class HyperbandSearchCV(BaseSearchCV):
                         est = result.pop("estimator")
                         if result["fit_error"] is None and mode != "refit":
                             est.set_params(**{self.resource: r,
-                                              "warm_start": base.get_params()["warm_start"]})
+                                              warm_key: base.get_params()[warm_key]})
                             models[(c, k)] = est
                         else:
                             models[(c, k)] = None  # failed: a later rung starts anew

@@ -187,3 +187,17 @@ def test_resource_in_param_distributions_errors():
     X, y = _data()
     with pytest.raises(ValueError, match="also in param_distributions"):
         HyperbandSearchCV(EpochCounter(), {"max_epochs": [1, 2]}).fit(X, y)
+
+
+def test_pipeline_step_resource_continues():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _data()
+    pipe = make_pipeline(StandardScaler(), EpochCounter())
+    search = HyperbandSearchCV(pipe, {"epochcounter__quality": np.linspace(0, 0.5, 20)},
+                               resource="epochcounter__max_epochs", max_resource=9, cv=2,
+                               random_state=0).fit(X, y)
+    res = search.cv_results_
+    assert np.array_equal(np.floor(res["mean_test_score"]), res["n_resources"])
+    assert search.total_resource_ == _budget(9, 3, continued=True)
