@@ -42,3 +42,29 @@ def fast_instance(cls, **overrides):
     if "random_state" in est.get_params(deep=False):
         est.set_params(random_state=params.get("random_state", 0))
     return est
+
+
+# Sample-weight equivalence compares predictions at rtol=1e-7, as for
+# MLPClassifier (which scikit-learn checks with solver='lbfgs'): exact only
+# when both fits see the same full batch in float64 with plain SGD, no batch
+# statistics and no dropout; Adam divides by tiny gradient moments, which
+# turns 1e-16 round-off into visible differences. The deep ensemble draws a
+# bootstrap sample per member, which by design is not the same as repeating
+# samples, so the check runs it with bootstrap=False.
+EQUIVALENCE_CHECK = "check_sample_weight_equivalence_on_dense_data"
+_EQUIVALENCE_PARAMS = dict(batch_size="full", dtype="float64", optimizer="sgd", lr=0.05,
+                           max_epochs=20, dropout=0.0)
+_EQUIVALENCE_ARCH = {"CNNClassifier": dict(batch_norm=False),
+                     "CNNRegressor": dict(batch_norm=False),
+                     "DeepEnsembleClassifier": dict(batch_norm=False, bootstrap=False)}
+
+
+def check_configuration(estimator, check_name):
+    """The estimator a compatibility check runs on: a dedicated clone where needed."""
+    from sklearn.base import clone
+
+    name = type(estimator).__name__
+    if check_name == EQUIVALENCE_CHECK and "dtype" in estimator.get_params(deep=False):
+        return clone(estimator).set_params(**_EQUIVALENCE_PARAMS,
+                                           **_EQUIVALENCE_ARCH.get(name, {}))
+    return estimator
