@@ -92,7 +92,9 @@ def search_section(quick=False):
           f"{max_epochs} epochs)")
     print(f"configurations tried: {n_configs}; epochs per fold: {search.total_resource_:.0f} "
           f"(random search at full budget: {n_configs * max_epochs}); {elapsed:.1f} s")
-    print(f"best CV accuracy {search.best_score_:.4f} with {search.best_params_}")
+    best = {k: (round(float(v), 4) if isinstance(v, float) else v)
+            for k, v in search.best_params_.items()}
+    print(f"best CV accuracy {search.best_score_:.4f} with {best}")
 
 
 SECTIONS = [digits_section, ensemble_section, search_section]

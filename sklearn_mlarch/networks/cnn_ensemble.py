@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from .cnn import _as_tuple
+from .cnn import _as_tuple, channels_last
 
 
 class CNNEnsembleNetwork(nn.Module):
@@ -80,9 +80,11 @@ class CNNEnsembleNetwork(nn.Module):
         self.dense = nn.Sequential(*dense)
         self.head = nn.Conv1d(width * M, n_outputs * M, 1, groups=M)
         self.n_outputs = n_outputs
+        if ndim == 2:
+            self.convs.to(memory_format=torch.channels_last)
 
     def _flat(self, x):
-        x = self.convs(x)
+        x = self.convs(channels_last(x))
         # (B, M*c, *spatial) -> (B, M*c*spatial, 1): member blocks stay contiguous
         return x.reshape(x.shape[0], -1, 1)
 
