@@ -200,11 +200,17 @@ class BaseNeuralEstimator(BaseEstimator):
         return self
 
     def _prepare_sample_weight(self, sample_weight, y, seed):
-        """Final per-sample weights: ``sample_weight`` times class weights."""
+        """Final per-sample weights: ``sample_weight`` times class weights.
+
+        None when all samples weigh the same: the batch loss is then the
+        plain mean, which is the weighted mean with equal weights.
+        """
         sw = sample_weight * self._class_weights(y)
         if not sw.sum() > 0:
             raise ValueError("sample_weight sums to zero: give at least one sample a "
                              "positive weight.")
+        if np.all(sw == sw[0]):
+            return None
         return sw.astype(self._np_dtype)
 
     def _class_weights(self, y):

@@ -11,17 +11,16 @@ from sklearn.model_selection import train_test_split
 
 
 class ArrayDataset(torch.utils.data.Dataset):
-    """Tensors ``X``, optional targets ``y`` and per-sample weights.
+    """Tensors ``X``, optional targets ``y`` and optional per-sample weights.
 
-    Indexing with an index tensor returns the batch ``(X[idx], (y[idx], w[idx]))``;
-    without targets the second element is ``None``.
+    Indexing with an index tensor returns the batch ``(X[idx], (y[idx], w[idx]))``,
+    with ``w[idx]`` None when there are no weights (all samples count the
+    same); without targets the second element is ``None``.
     """
 
     def __init__(self, X, y=None, sample_weight=None):
         self.X = torch.as_tensor(X)
         self.y = None if y is None else torch.as_tensor(y)
-        if self.y is not None and sample_weight is None:
-            sample_weight = torch.ones(len(self.X), dtype=self.X.dtype)
         self.sample_weight = None if sample_weight is None else torch.as_tensor(sample_weight)
 
     def __len__(self):
@@ -30,13 +29,15 @@ class ArrayDataset(torch.utils.data.Dataset):
     def __getitem__(self, idx):
         if self.y is None:
             return self.X[idx], None
-        return self.X[idx], (self.y[idx], self.sample_weight[idx])
+        w = None if self.sample_weight is None else self.sample_weight[idx]
+        return self.X[idx], (self.y[idx], w)
 
     def subset(self, idx):
         idx = torch.as_tensor(idx, dtype=torch.long)
         if self.y is None:
             return ArrayDataset(self.X[idx])
-        return ArrayDataset(self.X[idx], self.y[idx], self.sample_weight[idx])
+        w = None if self.sample_weight is None else self.sample_weight[idx]
+        return ArrayDataset(self.X[idx], self.y[idx], w)
 
 
 class BatchIterator:

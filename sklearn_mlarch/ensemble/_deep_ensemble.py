@@ -84,8 +84,9 @@ class DeepEnsembleClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
         return MemberCrossEntropy()
 
     def _prepare_sample_weight(self, sample_weight, y, seed):
-        sw = super()._prepare_sample_weight(sample_weight, y, seed).astype(np.float64)
-        n = len(sw)
+        sw = super()._prepare_sample_weight(sample_weight, y, seed)
+        n = len(y)
+        sw = np.ones(n) if sw is None else sw.astype(np.float64)
         if self.bootstrap:
             rng = np.random.default_rng(seed)
             counts = rng.multinomial(n, np.full(n, 1.0 / n), size=self.n_members).T
