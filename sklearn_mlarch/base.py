@@ -268,6 +268,11 @@ class BaseNeuralEstimator(BaseEstimator):
         check_is_fitted(self)
         return self.net_.history
 
+    def __sklearn_is_fitted__(self):
+        # fitted means trained: a fit that failed after validating X leaves
+        # n_features_in_ behind but no net_
+        return hasattr(self, "net_")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False

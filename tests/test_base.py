@@ -277,6 +277,15 @@ def test_predict_before_fit(cls, blobs):
         cls().predict(blobs[0])
 
 
+def test_failed_fit_leaves_estimator_unfitted(blobs):
+    X, y = blobs
+    clf = fast_instance(CNNClassifier)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clf.fit(X, np.zeros(len(X)))
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
 @pytest.mark.parametrize("cls", ALL)
 def test_diverging_loss_stops_with_epoch_and_lr(cls, blobs):
     X, y = blobs
