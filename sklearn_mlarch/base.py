@@ -283,6 +283,13 @@ def _silent(*args, **kwargs):
     pass
 
 
+def softmax(logits, axis):
+    """Numerically stable softmax of a float64 array along ``axis``."""
+    logits = logits - logits.max(axis=axis, keepdims=True)
+    proba = np.exp(logits)
+    return proba / proba.sum(axis=axis, keepdims=True)
+
+
 class NeuralClassifierMixin:
     """Targets of a neural classifier: labels of any type, class weights."""
 
@@ -356,10 +363,7 @@ class NeuralClassifierMixin:
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        logits = self._predict_raw(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return softmax(self._predict_raw(X), axis=1)
 
     def predict(self, X):
         """Most probable class of each sample.
@@ -372,8 +376,8 @@ class NeuralClassifierMixin:
         -------
         y : ndarray of shape (n_samples,)
         """
-        raw = self._predict_raw(X)
-        return self.classes_[raw.argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 class NeuralRegressorMixin:

@@ -7,7 +7,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._training import MemberCrossEntropy
-from ..base import NeuralClassifierMixin
+from ..base import NeuralClassifierMixin, softmax
 from ..networks import CNNEnsembleNetwork
 from ..neural_network._cnn import _CNN_PARAMS, _BaseCNN
 from ..neural_network._docs import fill_doc
@@ -118,21 +118,4 @@ class DeepEnsembleClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
         -------
         proba : ndarray of shape (n_samples, n_members, n_classes)
         """
-        logits = self._predict_raw(X)
-        logits -= logits.max(axis=2, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=2, keepdims=True)
-
-    def predict(self, X):
-        """Class with the highest average probability.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
+        return softmax(self._predict_raw(X), axis=2)

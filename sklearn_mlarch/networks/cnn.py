@@ -15,6 +15,18 @@ def channels_last(x):
     return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
 
 
+def conv_layer_types(input_shape):
+    """``(input_shape, ndim, Conv, BatchNorm, MaxPool)`` for signals or images."""
+    input_shape = tuple(int(s) for s in input_shape)
+    if len(input_shape) not in (2, 3):
+        raise ValueError(
+            "input_shape must be (C, L) for signals or (C, H, W) for images, "
+            f"got {input_shape}")
+    if len(input_shape) == 2:
+        return input_shape, 1, nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d
+    return input_shape, 2, nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d
+
+
 def _as_tuple(value, n):
     if isinstance(value, int):
         return (value,) * n
@@ -62,16 +74,8 @@ class CNNNetwork(nn.Module):
     def __init__(self, input_shape, n_outputs, channels=(32, 64), kernel_size=3,
                  pool_size=2, batch_norm=True, dropout=0.0, hidden_sizes=(128,)):
         super().__init__()
-        input_shape = tuple(int(s) for s in input_shape)
-        if len(input_shape) not in (2, 3):
-            raise ValueError(
-                "input_shape must be (C, L) for signals or (C, H, W) for images, "
-                f"got {input_shape}")
+        input_shape, ndim, conv, norm, pool = conv_layer_types(input_shape)
         self.input_shape = input_shape
-        ndim = len(input_shape) - 1
-        conv = nn.Conv1d if ndim == 1 else nn.Conv2d
-        norm = nn.BatchNorm1d if ndim == 1 else nn.BatchNorm2d
-        pool = nn.MaxPool1d if ndim == 1 else nn.MaxPool2d
         n_blocks = len(channels)
         kernels = _as_tuple(kernel_size, n_blocks)
         pools = _as_tuple(pool_size, n_blocks)

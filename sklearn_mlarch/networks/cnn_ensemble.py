@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from .cnn import _as_tuple, channels_last
+from .cnn import _as_tuple, channels_last, conv_layer_types
 
 
 class CNNEnsembleNetwork(nn.Module):
@@ -39,16 +39,8 @@ class CNNEnsembleNetwork(nn.Module):
     def __init__(self, input_shape, n_outputs, n_members=5, channels=(32, 64), kernel_size=3,
                  pool_size=2, batch_norm=True, dropout=0.0, hidden_sizes=(128,)):
         super().__init__()
-        input_shape = tuple(int(s) for s in input_shape)
-        if len(input_shape) not in (2, 3):
-            raise ValueError(
-                "input_shape must be (C, L) for signals or (C, H, W) for images, "
-                f"got {input_shape}")
+        input_shape, ndim, conv, norm, pool = conv_layer_types(input_shape)
         self.n_members = M = int(n_members)
-        ndim = len(input_shape) - 1
-        conv = nn.Conv1d if ndim == 1 else nn.Conv2d
-        norm = nn.BatchNorm1d if ndim == 1 else nn.BatchNorm2d
-        pool = nn.MaxPool1d if ndim == 1 else nn.MaxPool2d
         kernels = _as_tuple(kernel_size, len(channels))
         pools = _as_tuple(pool_size, len(channels))
 
