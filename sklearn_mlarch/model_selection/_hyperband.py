@@ -1,20 +1,22 @@
 """HyperbandSearchCV: Hyperband over cross-validated candidates, with continuation."""
 
+import copy
 import time
 from collections import defaultdict
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context, clone, is_classifier
-from sklearn.model_selection import ParameterSampler, check_cv
+from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.model_selection._validation import (_fit_and_score, _insert_error_scores,
                                                  _warn_or_raise_about_fit_failures)
 from sklearn.utils import check_random_state, indexable
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params
 
+from ._proposals import OptunaProposals, RandomProposals
 from ._schedule import hyperband_schedule
 
 
@@ -115,6 +117,13 @@ class HyperbandSearchCV(BaseSearchCV):
         goes on with a warning, and the candidate is not promoted.
     return_train_score : bool, default=False
         Also record scores on the training folds.
+    sampler : optuna sampler or None, default=None
+        Propose candidates with an Optuna sampler instead of random sampling,
+        e.g. ``optuna.samplers.TPESampler(seed=0)`` (needs optuna). Each
+        candidate is told the score of the last rung it reached, so later
+        brackets sample from what earlier ones learnt, as in BOHB (Falkner et
+        al., ICML 2018). ``param_distributions`` must then be one dict of
+        lists and bounded scipy.stats distributions.
 
     Attributes
     ----------
@@ -177,12 +186,13 @@ class HyperbandSearchCV(BaseSearchCV):
         "min_resource": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "eta": [Interval(Real, 1, None, closed="neither")],
         "random_state": ["random_state"],
+        "sampler": [None, HasMethods(["sample_independent", "sample_relative"])],
     }
 
     def __init__(self, estimator, param_distributions, *, resource="max_epochs",
                  max_resource="auto", min_resource="auto", eta=3, scoring=None, n_jobs=None,
                  refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs", random_state=None,
-                 error_score=np.nan, return_train_score=False):
+                 error_score=np.nan, return_train_score=False, sampler=None):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -192,6 +202,7 @@ class HyperbandSearchCV(BaseSearchCV):
         self.min_resource = min_resource
         self.eta = eta
         self.random_state = random_state
+        self.sampler = sampler
 
     # ------------------------------------------------------------------ setup
     def _check_resource(self, y, splits):
@@ -253,6 +264,9 @@ class HyperbandSearchCV(BaseSearchCV):
         mode = _continuation_mode(self.estimator, self.resource)
         warm_key = _warm_start_key(self.resource)
         rng = check_random_state(self.random_state)
+        proposals = (RandomProposals(self.param_distributions, rng) if self.sampler is None
+                     else OptunaProposals(self.param_distributions,
+                                          copy.deepcopy(self.sampler)))
         if self.resource == "n_samples":
             subsets = [rng.permutation(train) for train, _ in splits]
         base = clone(self.estimator)
@@ -269,8 +283,7 @@ class HyperbandSearchCV(BaseSearchCV):
 
         with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as parallel:
             for b, bracket in enumerate(schedule):
-                candidates = list(ParameterSampler(self.param_distributions,
-                                                   bracket["rungs"][0][0], random_state=rng))
+                candidates = proposals.propose(bracket["rungs"][0][0])
                 alive = list(range(len(candidates)))
                 models, trained = {}, defaultdict(int)
                 summary = {"s": bracket["s"], "n_candidates": [], "n_resources": []}
@@ -312,7 +325,6 @@ class HyperbandSearchCV(BaseSearchCV):
                             models[(c, k)] = est
                         else:
                             models[(c, k)] = None  # failed: a later rung starts anew
-                    _warn_or_raise_about_fit_failures(out, self.error_score)
                     if callable(self.scoring):
                         _insert_error_scores(out, self.error_score)
                     for c in alive:
@@ -332,9 +344,15 @@ class HyperbandSearchCV(BaseSearchCV):
                         else r_["test_scores"] for r_ in out[j:j + self.n_splits_]])
                         for j in range(0, len(out), self.n_splits_)])
                     order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
+                    keep = (bracket["rungs"][i + 1][0] if i + 1 < len(bracket["rungs"])
+                            else 0)
+                    for o in order[keep:]:  # a candidate's last rung: tell the proposer
+                        proposals.report(alive[o], scores[o])
                     alive = [alive[o] for o in order]
                 self.brackets_.append(summary)
 
+        # once for the whole search: one rung of failures must not stop the others
+        _warn_or_raise_about_fit_failures(all_out, self.error_score)
         results = self._format_results(all_params, self.n_splits_, all_out, more)
         self._finish(X, y, routed, scorers, refit_metric, results, all_out)
         return self

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from scipy.stats import loguniform, randint
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -201,3 +201,36 @@ def test_pipeline_step_resource_continues():
     res = search.cv_results_
     assert np.array_equal(np.floor(res["mean_test_score"]), res["n_resources"])
     assert search.total_resource_ == _budget(9, 3, continued=True)
+
+
+def test_optuna_sampler_proposes_candidates_and_learns():
+    optuna = pytest.importorskip("optuna")
+    X, y = _data()
+    space = {"quality": loguniform(1e-3, 0.9), "fail": [False, True]}
+    search = HyperbandSearchCV(EpochCounter(), space, max_resource=27, cv=2,
+                               sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=10),
+                               error_score=0.0, random_state=0)
+    with pytest.warns(FitFailedWarning):
+        search.fit(X, y)
+    res = search.cv_results_
+    fail = res["param_fail"].astype(bool)
+    assert isinstance(res["params"][0]["fail"], bool)  # list choices decoded
+    assert (res["mean_test_score"][fail] == 0).all()
+    assert np.array_equal(np.floor(res["mean_test_score"][~fail]), res["n_resources"][~fail])
+    # TPE learns that fail=True scores nothing: later brackets propose fewer failures
+    first = (res["bracket"] == 3) & (res["rung"] == 0)
+    later = (res["bracket"] < 3) & (res["rung"] == 0)
+    assert fail[later].mean() < fail[first].mean()
+    # the sampler passed in is not consumed: a second fit gives the same candidates
+    again = clone(search).fit(X, y)
+    assert again.cv_results_["params"] == res["params"]
+
+
+def test_optuna_sampler_needs_bounded_distributions():
+    optuna = pytest.importorskip("optuna")
+    from scipy.stats import norm
+
+    X, y = _data()
+    with pytest.raises(ValueError, match="unbounded"):
+        HyperbandSearchCV(EpochCounter(), {"quality": norm()}, max_resource=3,
+                          sampler=optuna.samplers.TPESampler(seed=0)).fit(X, y)
