@@ -33,6 +33,9 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 def _resolve_device(device):
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but this machine has no usable CUDA device. "
+                         "Pass device='auto' (CUDA when available, else CPU) or 'cpu'.")
     return device
 
 

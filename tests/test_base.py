@@ -211,6 +211,12 @@ def test_device_auto_resolves_to_available_device(blobs):
     assert str(clf.net_.device) == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu_is_a_clear_error(blobs):
+    with pytest.raises(ValueError, match="device='cuda'.*device='auto'"):
+        _fit(CNNClassifier, *blobs, device="cuda")
+
+
 def test_gpu_pickle_loads_on_cpu_only_machine(blobs, monkeypatch):
     clf = _fit(CNNClassifier, *blobs)
     expected = clf.predict_proba(blobs[0])
