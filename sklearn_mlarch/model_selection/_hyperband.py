@@ -42,6 +42,16 @@ def _continuation_mode(estimator, resource):
     return "additive"
 
 
+def _metric_value(test_scores, metric, refit):
+    """The score that ranks candidates for promotion."""
+    if not isinstance(test_scores, dict):
+        return test_scores
+    if metric in test_scores:
+        return test_scores[metric]
+    # a callable scoring returned several metrics: refit names one, else the first
+    return test_scores[refit if refit in test_scores else sorted(test_scores)[0]]
+
+
 def _warm_start_key(resource):
     return resource.rsplit("__", 1)[0] + "__warm_start" if "__" in resource else "warm_start"
 
@@ -296,7 +306,7 @@ class HyperbandSearchCV(BaseSearchCV):
                         print(f"[Hyperband] bracket {b + 1}/{len(schedule)} (s={bracket['s']})"
                               f", rung {i}: {len(alive)} candidates x {self.n_splits_} folds "
                               f"at {self.resource}={r}", flush=True)
-                    jobs, spent = [], {}
+                    jobs, spent = [], defaultdict(float)
                     for c in alive:
                         for k, (train, test) in enumerate(splits):
                             prev = models.get((c, k))
@@ -310,7 +320,9 @@ class HyperbandSearchCV(BaseSearchCV):
                                 if self.resource != "n_samples":
                                     fit_params[self.resource] = r
                             fold_train = subsets[k][:r] if self.resource == "n_samples" else train
-                            spent[c] = r - trained[c] if (prev is not None and mode != "refit") else r
+                            # per fold: a fold that failed before restarts from scratch
+                            continued = prev is not None and mode != "refit"
+                            spent[c] += (r - trained[c] if continued else r) / self.n_splits_
                             jobs.append(delayed(_fit_and_score)(
                                 est, X, y, train=fold_train, test=test, parameters=fit_params,
                                 split_progress=(k, self.n_splits_),
@@ -339,10 +351,10 @@ class HyperbandSearchCV(BaseSearchCV):
                         self.total_resource_ += spent[c]
                     all_out.extend(out)
                     # promote the best by mean test score; failed fits (NaN) come last
-                    scores = np.array([np.mean([
-                        r_["test_scores"][metric] if isinstance(r_["test_scores"], dict)
-                        else r_["test_scores"] for r_ in out[j:j + self.n_splits_]])
-                        for j in range(0, len(out), self.n_splits_)])
+                    scores = np.array([np.mean([_metric_value(r_["test_scores"], metric,
+                                                              self.refit)
+                                                for r_ in out[j:j + self.n_splits_]])
+                                       for j in range(0, len(out), self.n_splits_)])
                     order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
                     keep = (bracket["rungs"][i + 1][0] if i + 1 < len(bracket["rungs"])
                             else 0)

@@ -234,3 +234,17 @@ def test_optuna_sampler_needs_bounded_distributions():
     with pytest.raises(ValueError, match="unbounded"):
         HyperbandSearchCV(EpochCounter(), {"quality": norm()}, max_resource=3,
                           sampler=optuna.samplers.TPESampler(seed=0)).fit(X, y)
+
+
+def test_callable_scoring_with_several_metrics_promotes_by_refit():
+    X, y = _data()
+
+    def scoring(est, X, y):
+        return {"epochs": est.score(X, y), "minus": -est.score(X, y)}
+
+    search = HyperbandSearchCV(EpochCounter(), {"quality": np.linspace(0, 0.9, 10)},
+                               max_resource=9, cv=2, scoring=scoring, refit="epochs",
+                               random_state=0).fit(X, y)
+    assert search.best_score_ == pytest.approx(9 + search.best_params_["quality"])
+    assert search.best_params_["quality"] == pytest.approx(
+        search.cv_results_["param_quality"][search.cv_results_["n_resources"] == 9].max())
