@@ -244,10 +244,10 @@ class BaseNeuralEstimator(BaseEstimator):
         return self._train(X, y, sample_weight, epochs=self.max_epochs,
                            incremental=self.warm_start)
 
-    def _predict_raw(self, X):
+    def _predict_raw(self, X, embed=False):
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        return self.net_.predict_raw(X)
+        return self.net_.predict_raw(X, embed=embed)
 
     def transform_features(self, X):
         """Penultimate-layer activations of the fitted network.
@@ -260,10 +260,9 @@ class BaseNeuralEstimator(BaseEstimator):
         -------
         features : ndarray of shape (n_samples, n_hidden)
         """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
+        features = self._predict_raw(X, embed=True)
         # (n, hidden), or (n, members, hidden) for an ensemble: one row per sample
-        return self.net_.predict_raw(X, embed=True).reshape(len(X), -1)
+        return features.reshape(len(features), -1)
 
     @property
     def history_(self):
