@@ -12,7 +12,6 @@ import platform
 import statistics
 import time
 
-import numpy as np
 import torch
 from sklearn.datasets import load_digits
 

@@ -70,13 +70,11 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
     ----------
 %(cnn_params)s
 %(training_params)s
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
+%(classifier_params)s
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
+%(classifier_attributes)s
 %(fitted_attributes)s
 
     See Also

@@ -43,6 +43,14 @@ default='adam'
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks, e.g. ``skorch.callbacks.LRScheduler``."""
 
+CLASSIFIER_PARAMS = """\
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``."""
+
+CLASSIFIER_ATTRIBUTES = """\
+    classes_ : ndarray of shape (n_classes,)
+        Class labels."""
+
 FITTED_ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen in fit (flattened size of one sample).
@@ -67,7 +75,8 @@ def fill_doc(max_epochs, lr, **sections):
     """
     fields = {"training_params": TRAINING_PARAMS.replace("%(max_epochs)s", str(max_epochs))
                                                   .replace("%(lr)s", str(lr)),
-              "fitted_attributes": FITTED_ATTRIBUTES, **sections}
+              "fitted_attributes": FITTED_ATTRIBUTES, "classifier_params": CLASSIFIER_PARAMS,
+              "classifier_attributes": CLASSIFIER_ATTRIBUTES, **sections}
 
     def decorate(cls):
         cls.__doc__ = cls.__doc__ % fields

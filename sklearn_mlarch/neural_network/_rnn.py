@@ -119,13 +119,11 @@ class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
     ----------
 %(rnn_params)s
 %(training_params)s
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
+%(classifier_params)s
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
+%(classifier_attributes)s
 %(fitted_attributes)s
 
     See Also
