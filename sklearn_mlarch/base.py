@@ -7,6 +7,9 @@ regressor mixins add the target handling. A concrete estimator only says
 which network to build (``_build_network``) and how to read its input shape.
 """
 
+import contextlib
+import copy
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,9 +20,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 
-from ._training import ArrayDataset, DivergenceGuard, HoldoutSplit, WeightedNeuralNet
+from ._training import (ArrayDataset, CrossEntropyObjective, DivergenceGuard, HoldoutSplit,
+                        SquaredErrorObjective, TrainingNet)
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -28,6 +32,9 @@ _OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# settings a warm start cannot change without training a new network
+_TRAINING_SETUP = ("early_stopping", "validation_fraction", "n_iter_no_change", "tol",
+                   "callbacks", "device", "dtype")
 
 
 def _resolve_device(device):
@@ -39,14 +46,86 @@ def _resolve_device(device):
     return device
 
 
+_FITTING = set()
+_FITTING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _exclusive_fit(estimator):
+    """Refuse to fit one estimator object from two threads at once."""
+    with _FITTING_LOCK:
+        if id(estimator) in _FITTING:
+            raise RuntimeError(
+                f"This {type(estimator).__name__} is being fitted in another thread. An "
+                "estimator object trains in one thread at a time: fit a clone "
+                "(sklearn.base.clone) in each thread.")
+        _FITTING.add(id(estimator))
+    try:
+        yield
+    finally:
+        with _FITTING_LOCK:
+            _FITTING.discard(id(estimator))
+
+
+@contextlib.contextmanager
+def _restore_on_error(estimator):
+    """Leave the estimator exactly as it was when the block raises (Ctrl-C included).
+
+    Training never mutates the fitted net in place (it trains a copy), so
+    restoring the attribute dictionary restores the whole fitted state.
+    """
+    snapshot = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(snapshot)
+        raise
+
+
+def _frozen(value):
+    """Lists as tuples, recursively: parameter values compared across fits."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+def _check_representable(X, dtype, name="X"):
+    """Raise when values of float64 ``X`` overflow or vanish in ``dtype``."""
+    finfo = np.finfo(dtype)
+    if X.dtype == dtype or X.size == 0:
+        return
+    magnitude = np.abs(X[np.isfinite(X)]) if np.isnan(X).any() else np.abs(X)
+    largest = magnitude.max(initial=0.0)
+    if largest > finfo.max:
+        raise ValueError(
+            f"{name} has values up to {largest:.3g}, beyond the range of {dtype} "
+            f"({finfo.max:.3g}): they would become infinite. Scale {name} (e.g. "
+            "StandardScaler) or pass dtype='float64'.")
+    nonzero = magnitude[magnitude > 0]
+    if nonzero.size and nonzero.min() < finfo.tiny:
+        raise ValueError(
+            f"{name} has non-zero values as small as {nonzero.min():.3g}, below the smallest "
+            f"normal {dtype} ({finfo.tiny:.3g}): they would lose precision or become 0. "
+            f"Scale {name} (e.g. StandardScaler) or pass dtype='float64'.")
+
+
 class BaseNeuralEstimator(BaseEstimator):
     """Common machinery of the neural estimators; not for direct use.
 
     Subclasses set ``_network_class`` (a plain torch module taking
     ``n_outputs`` and its sizes) and implement ``_network_kwargs()``,
     ``_default_input_shape(n_features)`` and ``_check_input_shape(shape)``.
-    The target mixins implement ``_criterion()``, ``_prepare_targets`` and
+    The target mixins implement ``_objective()``, ``_prepare_targets`` and
     ``_n_outputs``.
+
+    A fit goes through explicit steps: validate the data and targets, build
+    a seeded network (``_new_net``, with the ``_init_hook`` where transfer
+    and meta-learning load weights) or copy the fitted one to continue
+    (``_continued_net``), train it, and only then store it. A fit that
+    raises leaves the estimator as it was.
     """
 
     _parameter_constraints = {
@@ -96,7 +175,9 @@ class BaseNeuralEstimator(BaseEstimator):
         X, padded = self._as_array(X, reset)
         sample_shape = None
         if isinstance(X, np.ndarray) and X.ndim > 2:
-            sample_shape = X.shape[1:]
+            sample_shape = tuple(int(s) for s in X.shape[1:])
+            if not reset:
+                self._check_sample_shape(sample_shape)
             X = X.reshape(len(X), -1)
         fitting = not (isinstance(y, str) and y == "no_validation")
         kwargs = dict(reset=reset, dtype=(np.float64, np.float32),
@@ -109,9 +190,18 @@ class BaseNeuralEstimator(BaseEstimator):
             X = validate_data(self, X, **kwargs)
         if reset:
             self.input_shape_ = self._resolve_input_shape(X.shape[1], sample_shape)
+        _check_representable(X, self._np_dtype)
         # C order: torch picks other (differently rounding) kernels for strided input
         X = np.ascontiguousarray(X.reshape(len(X), *self.input_shape_), dtype=self._np_dtype)
         return self._finalize_input(X, padded), y
+
+    def _check_sample_shape(self, sample_shape):
+        if sample_shape != tuple(self.input_shape_):
+            raise ValueError(
+                f"X has samples of shape {sample_shape}, but {type(self).__name__} was "
+                f"fitted on samples of shape {tuple(self.input_shape_)}. Give X in the "
+                "fitted layout (axes in the same order, e.g. channels first: "
+                "X.transpose(0, 3, 1, 2) for (n, H, W, C) images), or flat rows.")
 
     def _resolve_input_shape(self, n_features, sample_shape):
         if self.input_shape is not None:
@@ -125,8 +215,13 @@ class BaseNeuralEstimator(BaseEstimator):
                     "or input_shape=None to use X's own shape. In BaggingClassifier or "
                     "BaggingRegressor, feature subsampling cannot keep a fixed input shape: "
                     "use max_features=1.0 and bootstrap_features=False.")
+            if sample_shape is not None and sample_shape != shape:
+                raise ValueError(
+                    f"X has samples of shape {sample_shape} but input_shape={shape}. "
+                    "Reorder X's axes to input_shape (e.g. channels first), pass "
+                    "input_shape=None to use X's own shape, or pass flat rows.")
         elif sample_shape is not None:
-            shape = tuple(int(s) for s in sample_shape)
+            shape = sample_shape
         else:
             shape = self._default_input_shape(n_features)
         self._check_input_shape(shape)
@@ -137,11 +232,54 @@ class BaseNeuralEstimator(BaseEstimator):
         return np.dtype(self.dtype)
 
     # --------------------------------------------------------------- training
-    def _make_net(self, n_outputs):
+    def _optimizer_settings(self):
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             optimizer = _OPTIMIZERS[optimizer]
-        opt_kwargs = {"weight_decay": self.weight_decay, **(self.optimizer_kwargs or {})}
+        elif not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
+            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a subclass of "
+                             f"torch.optim.Optimizer, got {optimizer!r}.")
+        return optimizer, {"weight_decay": self.weight_decay, **(self.optimizer_kwargs or {})}
+
+    def _user_callbacks(self):
+        """The ``callbacks`` parameter, checked and deep-copied into the net.
+
+        Copies keep the user's callback objects unchanged by training.
+        """
+        callbacks = []
+        for i, cb in enumerate(self.callbacks or []):
+            name = None
+            if isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str):
+                name, cb = cb
+            ok = isinstance(cb, Callback) or (isinstance(cb, type) and issubclass(cb, Callback))
+            if not ok:
+                raise ValueError(
+                    f"callbacks[{i}] is {cb!r}: pass skorch callbacks (instances of "
+                    "skorch.callbacks.Callback) or (name, callback) pairs.")
+            cb = copy.deepcopy(cb)
+            callbacks.append((name, cb) if name else cb)
+        return callbacks
+
+    def _objective(self):
+        raise NotImplementedError
+
+    def _init_hook(self):
+        """Hook: a callable applied to the freshly initialised module, or None.
+
+        The one place where transfer learning or meta-learning load or
+        transform weights before training.
+        """
+        return None
+
+    def _setup_signature(self):
+        """What a warm start must find unchanged: architecture and training setup."""
+        network = {k: _frozen(v) for k, v in self._network_kwargs().items()}
+        setup = {k: _frozen(getattr(self, k)) for k in _TRAINING_SETUP if k != "callbacks"}
+        return dict(network=(self._network_class, network), setup=setup,
+                    callbacks=list(self.callbacks or []))
+
+    def _new_net(self, n_outputs):
+        optimizer, opt_kwargs = self._optimizer_settings()
         callbacks = [("divergence_guard", DivergenceGuard())]
         train_split = None
         if self.early_stopping:
@@ -152,69 +290,104 @@ class BaseNeuralEstimator(BaseEstimator):
                 monitor="valid_loss", patience=self.n_iter_no_change, threshold=self.tol,
                 threshold_mode="abs", load_best=True,
                 sink=print if self.verbose else _silent)))
-        callbacks += list(self.callbacks or [])
-        return WeightedNeuralNet(
+        callbacks += self._user_callbacks()
+        net = TrainingNet(
             module=self._network_class,
             module__n_outputs=n_outputs,
             **{f"module__{k}": v for k, v in self._network_kwargs().items()},
-            criterion=self._criterion(),
+            criterion=self._objective(),
             optimizer=optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=-1 if self.batch_size == "full" else self.batch_size,
             train_split=train_split,
             callbacks=callbacks,
-            predict_nonlinearity=None,
             verbose=self.verbose,
             device=_resolve_device(self.device),
             dtype=_DTYPES[self.dtype],
+            seed=self._seed_,
+            init_hook=self._init_hook(),
             **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
         )
+        try:
+            net.initialize()
+        except TypeError as exc:
+            if "optimizer" in str(exc) or "unexpected keyword" in str(exc):
+                raise ValueError(f"The optimizer {optimizer.__name__} rejected its settings "
+                                 f"{opt_kwargs}: {exc}. Check optimizer_kwargs.") from exc
+            raise
+        return net
 
-    def _next_seed(self, reset):
-        """Seed for the next training call.
+    def _continued_net(self):
+        """A copy of the fitted net, with changed optimizer and batch settings applied.
 
-        With an integer ``random_state`` the seeds are a fixed function of it
-        and of the number of epochs already trained, so repeated fits and
-        ``partial_fit`` sequences are reproducible.
+        Raises when the architecture or training setup changed: continuing
+        would silently keep the old network.
         """
-        if reset:
-            self._seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-            return self._seed_
-        if isinstance(self.random_state, Integral):
-            ss = np.random.SeedSequence([self._seed_, len(self.net_.history)])
-            return int(ss.generate_state(1)[0] % (2**31 - 1))
-        return int(check_random_state(self.random_state).randint(2**31 - 1))
+        before, now = self._setup_signature_, self._setup_signature()
+        changed = [k for k in before["network"][1] if before["network"][1][k] != now["network"][1].get(k)]
+        changed += [k for k in before["setup"] if before["setup"][k] != now["setup"][k]]
+        if before["network"][0] is not now["network"][0]:
+            changed.append("network class")
+        if (len(before["callbacks"]) != len(now["callbacks"])
+                or any(a is not b for a, b in zip(before["callbacks"], now["callbacks"]))):
+            changed.append("callbacks")
+        if changed:
+            raise ValueError(
+                f"warm_start=True continues the fitted network, but {', '.join(changed)} "
+                "changed since it was built. Set warm_start=False (or fit a clone) to train "
+                "a new network with the new settings.")
+        net = copy.deepcopy(self.net_)
+        optimizer, opt_kwargs = self._optimizer_settings()
+        net.set_optimizer_settings(optimizer, self.lr, opt_kwargs)
+        net.max_epochs = self.max_epochs
+        net.batch_size = -1 if self.batch_size == "full" else self.batch_size
+        net.verbose = self.verbose
+        return net
 
     def _train(self, X, y, sample_weight, *, epochs, incremental, classes=None):
-        reset = not (incremental and hasattr(self, "net_"))
-        X, y = self._validate_X(X, y, reset=reset)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
-        y = self._prepare_targets(y, reset=reset, classes=classes,
-                                  sample_weight=sample_weight)
-        seed = self._next_seed(reset)
-        sample_weight = self._prepare_sample_weight(sample_weight, y, seed)
-        if reset:
-            self.net_ = self._make_net(self._n_outputs)
-        dataset = ArrayDataset(X, y, sample_weight)
-        self.net_.train_epochs(dataset, epochs, seed)
-        self.n_iter_ = len(self.net_.history)
+        with _exclusive_fit(self), _restore_on_error(self):
+            continuing = incremental and hasattr(self, "net_")
+            X, y = self._validate_X(X, y, reset=not continuing)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
+            y = self._prepare_targets(y, reset=not continuing, classes=classes,
+                                      sample_weight=sample_weight)
+            if not continuing:
+                self._seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+            sample_weight = self._prepare_sample_weight(sample_weight, y)
+            if continuing:
+                net = self._continued_net()
+            else:
+                net = self._new_net(self._n_outputs)
+                self._setup_signature_ = self._setup_signature()
+            net.train_epochs(ArrayDataset(X, y, sample_weight), epochs)
+            self.net_ = net
+            self.n_iter_ = len(net.history)
         return self
 
-    def _prepare_sample_weight(self, sample_weight, y, seed):
+    def _prepare_sample_weight(self, sample_weight, y):
         """Final per-sample weights: ``sample_weight`` times class weights.
 
         None when all samples weigh the same: the batch loss is then the
-        plain mean, which is the weighted mean with equal weights.
+        plain mean, which is the weighted mean with equal weights. Weights
+        are divided by their largest value (the weighted mean does not
+        change) so no sum overflows.
         """
         sw = sample_weight * self._class_weights(y)
         if not sw.sum() > 0:
             raise ValueError("sample_weight sums to zero: give at least one sample a "
                              "positive weight.")
-        if np.all(sw == sw[0]):
+        if np.all(sw == sw.flat[0]):
             return None
-        return sw.astype(self._np_dtype)
+        sw = sw / sw.max()
+        cast = sw.astype(self._np_dtype)
+        if np.any((sw > 0) & (cast == 0)):
+            raise ValueError(
+                f"sample_weight (times class_weight) spans more than {self.dtype} can hold: "
+                f"the smallest positive weight is {sw[sw > 0].min():.3g} times the largest "
+                "and would become 0. Clip the weights or pass dtype='float64'.")
+        return cast
 
     def _class_weights(self, y):
         return 1.0
@@ -285,6 +458,14 @@ def _silent(*args, **kwargs):
     pass
 
 
+def _check_partial_fit(estimator):
+    if estimator.early_stopping:
+        raise ValueError(
+            "partial_fit does not support early_stopping=True (as in MLPClassifier): one "
+            "epoch has no patience to wait out. Use fit with early_stopping=True, or "
+            "set early_stopping=False.")
+
+
 def softmax(logits, axis):
     """Numerically stable softmax of a float64 array along ``axis``."""
     logits = logits - logits.max(axis=axis, keepdims=True)
@@ -299,8 +480,8 @@ class NeuralClassifierMixin:
     _y_numeric = False
     _stratify_validation = True
 
-    def _criterion(self):
-        return torch.nn.CrossEntropyLoss(reduction="none")
+    def _objective(self):
+        return CrossEntropyObjective()
 
     def _prepare_targets(self, y, reset, classes=None, sample_weight=None):
         check_classification_targets(y)
@@ -331,6 +512,11 @@ class NeuralClassifierMixin:
         if unknown:
             raise ValueError(f"class_weight has labels {unknown} that are not in "
                              f"classes_ {self.classes_.tolist()}.")
+        bad = {k: v for k, v in self.class_weight.items()
+               if not isinstance(v, Real) or not np.isfinite(v) or v < 0}
+        if bad:
+            raise ValueError(f"class_weight values must be finite and non-negative, got {bad}. "
+                             "Give each class a weight >= 0.")
         factors = np.ones(len(self.classes_))
         for label, weight in self.class_weight.items():
             factors[np.searchsorted(self.classes_, label)] = weight
@@ -352,6 +538,7 @@ class NeuralClassifierMixin:
         -------
         self : object
         """
+        _check_partial_fit(self)
         return self._train(X, y, sample_weight, epochs=1, incremental=True, classes=classes)
 
     def predict_proba(self, X):
@@ -389,8 +576,8 @@ class NeuralRegressorMixin:
     _y_numeric = True
     _stratify_validation = False
 
-    def _criterion(self):
-        return torch.nn.MSELoss(reduction="none")
+    def _objective(self):
+        return SquaredErrorObjective()
 
     def _prepare_targets(self, y, reset, classes=None, sample_weight=None):
         y = np.asarray(y, dtype=np.float64)
@@ -403,11 +590,23 @@ class NeuralRegressorMixin:
             scale = np.sqrt(np.average((y2 - self._y_mean) ** 2, axis=0,
                                        weights=sample_weight))
             self._y_scale = np.where(scale > 0, scale, 1.0)
+            spread = np.ptp(y2, axis=0)
+            bad = ~np.isfinite(self._y_mean) | ~np.isfinite(scale) | ((scale == 0) & (spread > 0))
+            if bad.any():
+                raise ValueError(
+                    f"y cannot be standardised in float64 (values from {y2.min():.3g} to "
+                    f"{y2.max():.3g}: their mean or spread overflows or vanishes). Rescale "
+                    "y, e.g. divide by a power of 10, or use TransformedTargetRegressor.")
         elif y2.shape[1] != len(self._y_mean):
             raise ValueError(f"y has {y2.shape[1]} outputs but the estimator was fitted "
                              f"with {len(self._y_mean)}.")
         self._n_outputs = y2.shape[1]
-        return ((y2 - self._y_mean) / self._y_scale).astype(self._np_dtype)
+        z = (y2 - self._y_mean) / self._y_scale
+        if not np.isfinite(z).all() or np.abs(z).max() > np.finfo(self._np_dtype).max:
+            raise ValueError(
+                f"y has values up to {np.abs(y2).max():.3g}, which overflow once standardised "
+                "with the scale of the first fit. Rescale y consistently across calls.")
+        return z.astype(self._np_dtype)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -423,6 +622,7 @@ class NeuralRegressorMixin:
         -------
         self : object
         """
+        _check_partial_fit(self)
         return self._train(X, y, sample_weight, epochs=1, incremental=True)
 
     def predict(self, X):

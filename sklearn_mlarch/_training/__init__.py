@@ -1,22 +1,29 @@
 """The training engine: skorch nets and callbacks, the only training loops.
 
-Every estimator of the package trains through :class:`WeightedNeuralNet`, a
-small subclass of :class:`skorch.NeuralNet` that adds per-sample weights,
-fast tensor batching and seeded epochs. New behaviour is added as a skorch
-callback or a small override of one skorch step, never as a new epoch loop.
+Every estimator of the package trains through :class:`TrainingNet`, a small
+subclass of :class:`skorch.NeuralNet` that takes an explicit
+:class:`Objective`, seeds every epoch and batches tensors. New behaviour is
+added as an objective, a skorch callback or a small override of one skorch
+step, never as a new epoch loop.
 """
 
 from .callbacks import DivergenceGuard, TrainingDivergedError
-from .data import ArrayDataset, BatchIterator, HoldoutSplit
-from .losses import MemberCrossEntropy
-from .net import WeightedNeuralNet
+from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
+from .net import TrainingNet, epoch_seed
+from .objectives import (CrossEntropyObjective, Objective, SquaredErrorObjective,
+                         weighted_mean)
 
 __all__ = [
     "ArrayDataset",
+    "Batch",
     "BatchIterator",
+    "CrossEntropyObjective",
     "DivergenceGuard",
     "HoldoutSplit",
-    "MemberCrossEntropy",
+    "Objective",
+    "SquaredErrorObjective",
     "TrainingDivergedError",
-    "WeightedNeuralNet",
+    "TrainingNet",
+    "epoch_seed",
+    "weighted_mean",
 ]

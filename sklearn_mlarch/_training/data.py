@@ -1,4 +1,4 @@
-"""Datasets, batching and validation split over in-memory tensors.
+"""Batches, datasets, batching and validation split over in-memory tensors.
 
 skorch's default ``Dataset`` + ``DataLoader`` index one sample at a time and
 collate the results, which costs more than a small network's forward pass.
@@ -10,12 +10,28 @@ import torch
 from sklearn.model_selection import train_test_split
 
 
+class Batch(tuple):
+    """A batch ``(X, y)`` that also carries ``sample_weight`` as its own field.
+
+    It unpacks as skorch's ``(X, y)`` pair, so callbacks that read ``y``
+    (``EpochScoring`` and the like) see the plain targets; the engine reads
+    ``batch.sample_weight``.
+    """
+
+    def __new__(cls, X, y=None, sample_weight=None):
+        batch = super().__new__(cls, (X, y))
+        batch.sample_weight = sample_weight
+        return batch
+
+    def __getnewargs__(self):
+        return (self[0], self[1], self.sample_weight)
+
+
 class ArrayDataset(torch.utils.data.Dataset):
     """Tensors ``X``, optional targets ``y`` and optional per-sample weights.
 
-    Indexing with an index tensor returns the batch ``(X[idx], (y[idx], w[idx]))``,
-    with ``w[idx]`` None when there are no weights (all samples count the
-    same); without targets the second element is ``None``.
+    Indexing with an index tensor or a slice returns a :class:`Batch`.
+    ``sample_weight`` is None when every sample counts the same.
     """
 
     def __init__(self, X, y=None, sample_weight=None):
@@ -26,18 +42,26 @@ class ArrayDataset(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.X)
 
+    def _take(self, t, idx):
+        return None if t is None else t[idx]
+
     def __getitem__(self, idx):
-        if self.y is None:
-            return self.X[idx], None
-        w = None if self.sample_weight is None else self.sample_weight[idx]
-        return self.X[idx], (self.y[idx], w)
+        return Batch(self.X[idx], self._take(self.y, idx), self._take(self.sample_weight, idx))
 
     def subset(self, idx):
-        idx = torch.as_tensor(idx, dtype=torch.long)
-        if self.y is None:
-            return ArrayDataset(self.X[idx])
-        w = None if self.sample_weight is None else self.sample_weight[idx]
-        return ArrayDataset(self.X[idx], self.y[idx], w)
+        idx = torch.as_tensor(idx, dtype=torch.long, device=self.X.device)
+        return ArrayDataset(*self[idx], self._take(self.sample_weight, idx))
+
+    def to(self, device):
+        """A copy whose tensors live on ``device`` (the same object when they already do)."""
+        if self.X.device == torch.device(device):
+            return self
+        move = (lambda t: None if t is None else t.to(device))
+        return ArrayDataset(move(self.X), move(self.y), move(self.sample_weight))
+
+    def nbytes(self):
+        return sum(t.element_size() * t.nelement()
+                   for t in (self.X, self.y, self.sample_weight) if t is not None)
 
 
 class BatchIterator:
@@ -48,30 +72,42 @@ class BatchIterator:
     dataset : ArrayDataset
     batch_size : int
     shuffle : bool, default=False
-        Draw a new permutation each epoch from ``generator``.
+        Draw a new permutation at each pass from ``generator``.
     generator : torch.Generator or None
-        Source of the permutations; seeded by the estimator for
-        reproducibility.
+        Source of the permutations; seeded by the engine every epoch.
+    merge_single : bool, default=False
+        Fold a last batch of one sample into the batch before it (65 samples
+        with batch size 64 give one batch of 65): batch normalisation cannot
+        compute statistics of a single sample.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, merge_single=False):
         self.dataset = dataset
         self.batch_size = max(1, int(batch_size))
         self.shuffle = shuffle
         self.generator = generator
+        self.merge_single = merge_single
+
+    def _starts(self):
+        n, bs = len(self.dataset), self.batch_size
+        starts = list(range(0, n, bs))
+        if self.merge_single and len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        return starts + [n]
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        return len(self._starts()) - 1
 
     def __iter__(self):
-        n = len(self.dataset)
+        bounds = self._starts()
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
-            for start in range(0, n, self.batch_size):
-                yield self.dataset[order[start:start + self.batch_size]]
+            order = torch.randperm(len(self.dataset), generator=self.generator)
+            order = order.to(self.dataset.X.device)
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                yield self.dataset[order[a:b]]
         else:
-            for start in range(0, n, self.batch_size):
-                yield self.dataset[start:start + self.batch_size]
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                yield self.dataset[a:b]
 
 
 class HoldoutSplit:
@@ -95,4 +131,9 @@ class HoldoutSplit:
                 labels = None
         train, valid = train_test_split(idx, test_size=self.fraction, stratify=labels,
                                         random_state=self.random_state)
+        if len(train) < 2:
+            raise ValueError(
+                f"early_stopping holds out validation_fraction={self.fraction} of "
+                f"{len(dataset)} samples, leaving {len(train)} to train on. Pass more "
+                "samples, a smaller validation_fraction, or early_stopping=False.")
         return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))

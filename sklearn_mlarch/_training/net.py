@@ -1,41 +1,105 @@
-"""skorch net with sample weights, seeded epochs and tensor batching."""
+"""The training engine: a skorch net with an explicit objective and seeded epochs.
+
+Lifecycle, each step its own method:
+
+1. ``initialize()`` builds the module from ``seed`` (under a process-wide
+   lock, so initialisation is the same in any thread), casts it to
+   ``dtype``, and hands it to ``init_hook``, the one place where a later
+   feature loads or transforms weights (transfer, meta-learning).
+2. ``train_epochs(dataset, epochs)`` runs skorch's own ``fit_loop``;
+   shuffling and dropout of epoch ``e`` draw from generators seeded by
+   ``(seed, e)``, so ``k`` epochs then ``m`` more equal ``k + m`` at once.
+3. ``predict_raw(X)`` returns the network output(s) as float64 numpy.
+"""
+
+import signal
+import threading
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 
+from ..networks.random import use_generator, uses_global_rng
 from ..utils._threads import torch_threads, worker_threads
 from .data import ArrayDataset, BatchIterator
+from .objectives import Objective
 
 PREDICT_CHUNK = 128
+PREDICT_CHUNK_GPU = 4096
+#: training data up to this size moves to the GPU once, before the first epoch
+DEVICE_DATA_BYTES = 2 * 2**30
+
+# torch builds modules from its global generator; seeding it must not
+# interleave with another thread doing the same
+_GLOBAL_RNG_LOCK = threading.RLock()
 
 
-class WeightedNeuralNet(NeuralNet):
-    """:class:`skorch.NeuralNet` whose loss is weighted per sample.
+def epoch_seed(seed, epoch, stream=0):
+    """A seed that depends only on ``(seed, epoch, stream)``."""
+    return int(np.random.SeedSequence([int(seed), int(epoch), int(stream)])
+               .generate_state(1)[0])
 
-    The criterion must be built with ``reduction='none'``. The loss of a
-    batch is ``sum(w_i * l_i) / sum(w_i)``, so an integer weight ``k`` on
-    one sample equals ``k`` copies of it when the batch holds all the data.
 
-    The targets handed to :meth:`get_loss` are the pair ``(y, w)`` produced
-    by :class:`~sklearn_mlarch._training.ArrayDataset`.
+class TrainingNet(NeuralNet):
+    """:class:`skorch.NeuralNet` trained against an explicit :class:`Objective`.
+
+    Batches are :class:`~sklearn_mlarch._training.data.Batch` pairs
+    ``(X, y)`` carrying ``sample_weight`` as a separate field; the loss is
+    ``criterion(output, y, sample_weight)``, where ``criterion`` is the
+    objective. The module may return a tuple of outputs; the objective
+    interprets them, the engine does not.
 
     Parameters
     ----------
-    *args, **kwargs
-        As for :class:`skorch.NeuralNet`.
+    module : torch module class or instance
+    criterion : Objective
+        The objective (skorch's ``criterion`` slot).
     dtype : torch.dtype, default=torch.float32
         Floating point type of the module's parameters.
+    seed : int, default=0
+        Seeds initialisation, shuffling and dropout.
+    init_hook : callable or None, default=None
+        ``init_hook(module) -> module or None``, called once after the seeded
+        initialisation.
+    **kwargs
+        As for :class:`skorch.NeuralNet`.
     """
 
-    def __init__(self, *args, dtype=torch.float32, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, module, criterion, *args, dtype=torch.float32, seed=0, init_hook=None,
+                 **kwargs):
+        super().__init__(module, criterion, *args, **kwargs)
         self.dtype = dtype
+        self.seed = seed
+        self.init_hook = init_hook
+
+    # ---------------------------------------------------------------- lifecycle
+    def initialize_criterion(self):
+        if not isinstance(self.criterion, Objective):
+            raise TypeError(f"criterion must be an Objective instance, got {self.criterion!r}.")
+        self.criterion_ = self.criterion
+        return self
 
     def initialize_module(self):
-        super().initialize_module()
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            super().initialize_module()
         self.module_.to(dtype=self.dtype)
+        if self.init_hook is not None:
+            self.module_ = self.init_hook(self.module_) or self.module_
         return self
+
+    def set_optimizer_settings(self, optimizer, lr, optimizer_kwargs):
+        """Apply new optimizer settings, keeping its state when the class is the same."""
+        self.lr = lr
+        for key, value in optimizer_kwargs.items():
+            setattr(self, f"optimizer__{key}", value)
+        if optimizer is not self.optimizer:
+            self.optimizer = optimizer
+            self.initialize_optimizer()
+            return
+        for group in self.optimizer_.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+            group.update(optimizer_kwargs)
 
     def _set_training(self, training=True):
         # skorch switches the mode before every batch; walking the module tree
@@ -44,6 +108,13 @@ class WeightedNeuralNet(NeuralNet):
             return
         super()._set_training(training)
 
+    def __setstate__(self, state):
+        # a model fitted on a GPU loads on a CPU-only machine, quietly on the CPU
+        if str(state.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
+            state["device"] = "cpu"
+        super().__setstate__(state)
+
+    # -------------------------------------------------------------------- data
     def get_dataset(self, X, y=None):
         if isinstance(X, ArrayDataset):
             return X
@@ -52,63 +123,182 @@ class WeightedNeuralNet(NeuralNet):
     def get_iterator(self, dataset, training=False):
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
         return BatchIterator(dataset, batch_size, shuffle=training,
-                             generator=getattr(self, "shuffle_generator_", None))
+                             generator=getattr(self, "shuffle_generator_", None),
+                             merge_single=True)
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        y, w = y_true
-        loss = self.criterion_(y_pred, y.to(self.device, non_blocking=True))
-        if w is None:  # equal weights: the plain mean, fewer kernels per batch
-            return loss.mean()
-        w = w.to(self.device, dtype=loss.dtype, non_blocking=True)
-        tiny = torch.finfo(loss.dtype).tiny
-        if w.ndim == 2:
-            # weights (B, M): M ensemble members, each its own weighted mean,
-            # summed so every member gets the gradient it would get alone
-            return ((loss * w).sum(0) / w.sum(0).clamp_min(tiny)).sum()
-        if loss.ndim > 1:  # multi-output regression: average the outputs
-            loss = loss.flatten(1).mean(dim=1)
-        # clamp: a batch whose weights are all zero contributes no gradient
-        return (loss * w).sum() / w.sum().clamp_min(tiny)
+    # ------------------------------------------------------------------- steps
+    def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
+        y_true = y_true.to(self.device, non_blocking=True)
+        if sample_weight is not None:
+            sample_weight = sample_weight.to(self.device, non_blocking=True)
+        return self.criterion_(y_pred, y_true, sample_weight)
 
-    def train_epochs(self, dataset, epochs, seed):
-        """Train ``epochs`` epochs on ``dataset`` with all randomness from ``seed``.
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True,
+                             sample_weight=getattr(batch, "sample_weight", None))
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
 
-        Initialisation (on the first call), shuffling and dropout draw from
-        ``seed``; torch's global random state is restored afterwards so that
-        fitting has no side effect on the caller's random numbers.
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False,
+                                 sample_weight=getattr(batch, "sample_weight", None))
+        return {"loss": loss, "y_pred": y_pred}
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # skorch's version calls loss.item() per batch, a host synchronisation
+        # that stalls a GPU; here the losses stay on the device and are read
+        # once at the end of the epoch
+        if iterator is None:
+            return
+        batches = self.history[-1]["batches"]
+        first, losses = len(batches), []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        values = torch.stack(losses).float().cpu().tolist() if losses else []
+        for row, value in zip(batches[first:], values):
+            row[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", len(values))
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        epoch = len(self.history)
+        self.shuffle_generator_.manual_seed(epoch_seed(self.seed, epoch, 0))
+        self.dropout_generator_.manual_seed(epoch_seed(self.seed, epoch, 1))
+        if self._seed_global_:
+            torch.manual_seed(epoch_seed(self.seed, epoch, 2))
+
+    # ------------------------------------------------------------------ training
+    def train_epochs(self, dataset, epochs):
+        """Train ``epochs`` more epochs on ``dataset``.
+
+        Shuffling and dropout draw from the net's own generators; only a
+        module that draws from torch's global generator (torch's own dropout
+        layers) trains under a process-wide lock with that generator seeded
+        and restored afterwards. Either way fitting leaves the caller's
+        random numbers untouched and gives the same result in any thread.
         """
-        devices = [torch.cuda.current_device()] if str(self.device).startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices), torch_threads(worker_threads()):
-            torch.manual_seed(seed)
-            self.shuffle_generator_ = torch.Generator().manual_seed(seed)
-            if not self.initialized_:
-                self.initialize()
-            self.notify("on_train_begin", X=dataset, y=None)
+        if not self.initialized_:
+            self.initialize()
+        cuda = str(self.device).startswith("cuda")
+        if cuda and dataset.nbytes() <= DEVICE_DATA_BYTES:
+            dataset = dataset.to(self.device)
+        self.shuffle_generator_ = torch.Generator()
+        self.dropout_generator_ = torch.Generator(device=self.device if cuda else "cpu")
+        self._seed_global_ = uses_global_rng(self.module_)
+        if self._seed_global_:
+            lock = _GLOBAL_RNG_LOCK
+            rng = torch.random.fork_rng(devices=[torch.cuda.current_device()] if cuda else [])
+        else:
+            lock = rng = _nothing()
+        with lock, rng, torch_threads(worker_threads()), use_generator(self.dropout_generator_):
             try:
-                self.fit_loop(dataset, None, epochs=epochs)
-            except KeyboardInterrupt:  # as skorch: stop training, keep the model
-                pass
-            self.notify("on_train_end", X=dataset, y=None)
+                self.notify("on_train_begin", X=dataset, y=None)
+                with _watch_ctrl_c() as ctrl_c:
+                    try:
+                        self.fit_loop(dataset, None, epochs=epochs)
+                    except KeyboardInterrupt:
+                        # skorch's callbacks (EarlyStopping) stop training by
+                        # raising KeyboardInterrupt; a real Ctrl-C propagates
+                        if ctrl_c.pressed:
+                            raise
+                self.notify("on_train_end", X=dataset, y=None)
+            finally:
+                del self.shuffle_generator_, self.dropout_generator_, self._seed_global_
         return self
 
-    def predict_raw(self, X, embed=False, chunk=PREDICT_CHUNK):
+    # ---------------------------------------------------------------- prediction
+    def predict_proba(self, X):
+        """The objective's transform of the output (class probabilities), as numpy.
+
+        Goes through skorch's ``forward_iter`` batch by batch, so skorch's
+        scoring callbacks can substitute their cached outputs.
+        """
+        parts = [self.criterion_.output_transform(out.detach())
+                 for out in self.forward_iter(X, training=False)]
+        return torch.cat(parts).numpy()
+
+    def predict(self, X):
+        """Predictions comparable with the training targets (for skorch scorers)."""
+        proba = torch.as_tensor(self.predict_proba(X))
+        return self.criterion_.decode(proba).numpy()
+
+    def predict_raw(self, X, embed=False, chunk=None):
         """Network output (or with ``embed``, penultimate features) as float64 numpy.
 
         Rows go through the network in chunks of exactly ``chunk`` rows (the
         last one padded with copies of a real row), so a sample's result
         does not depend on how many others are computed with it: kernels
-        chosen by batch size round differently in float32.
+        chosen by batch size round differently in float32. A module
+        returning a tuple gives a tuple of arrays.
         """
         self.check_is_fitted()
+        cuda = str(self.device).startswith("cuda")
+        chunk = chunk or (PREDICT_CHUNK_GPU if cuda else PREDICT_CHUNK)
+        X = X.X if isinstance(X, ArrayDataset) else torch.as_tensor(X)
         n = len(X)
         n_pad = -n % chunk
         if n_pad:
-            X = np.concatenate([X, np.repeat(X[-1:], n_pad, axis=0)])
+            X = torch.cat([X, X[-1:].expand(n_pad, *X.shape[1:])])
         self._set_training(False)
         outputs = []
-        with torch.no_grad():
-            for Xi, _ in BatchIterator(ArrayDataset(X), chunk):
-                Xi = Xi.to(self.device)
+        with torch.no_grad(), torch_threads(worker_threads()):
+            X = X.to(self.device, non_blocking=True)
+            for start in range(0, len(X), chunk):
+                Xi = X[start:start + chunk]
                 out = self.module_.embed(Xi) if embed else self.infer(Xi)
-                outputs.append(out.cpu())
-        return torch.cat(outputs)[:n].reshape(n, *outputs[0].shape[1:]).numpy().astype(np.float64)
+                outputs.append(out)
+
+        def gather(parts):
+            out = torch.cat(parts)[:n].cpu()
+            return out.numpy().astype(np.float64)
+
+        if isinstance(outputs[0], tuple):
+            return tuple(gather(list(parts)) for parts in zip(*outputs))
+        return gather(outputs)
+
+
+class _watch_ctrl_c:
+    """Record whether SIGINT (Ctrl-C) arrived while the block ran.
+
+    Signals reach only the main thread; elsewhere nothing is installed and a
+    KeyboardInterrupt can only be a callback's request to stop.
+    """
+
+    pressed = False
+
+    def __enter__(self):
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):
+                def handler(signum, frame):
+                    self.pressed = True
+                    return previous(signum, frame)
+
+                signal.signal(signal.SIGINT, handler)
+                self._previous = previous
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

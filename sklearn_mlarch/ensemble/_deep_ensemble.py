@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._training import MemberCrossEntropy
+from .._training import CrossEntropyObjective
 from ..base import NeuralClassifierMixin, softmax
 from ..networks import CNNEnsembleNetwork
 from ..neural_network._cnn import _CNN_PARAMS, _BaseCNN
@@ -78,15 +78,19 @@ class DeepEnsembleClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
     def _network_kwargs(self):
         return {**super()._network_kwargs(), "n_members": self.n_members}
 
-    def _criterion(self):
-        return MemberCrossEntropy()
+    def _objective(self):
+        # the output is (n, n_members, n_classes): each member its own weighted mean
+        return CrossEntropyObjective(member_axis=True)
 
-    def _prepare_sample_weight(self, sample_weight, y, seed):
-        sw = super()._prepare_sample_weight(sample_weight, y, seed)
+    def _prepare_sample_weight(self, sample_weight, y):
+        sw = super()._prepare_sample_weight(sample_weight, y)
         n = len(y)
         sw = np.ones(n) if sw is None else sw.astype(np.float64)
         if self.bootstrap:
-            rng = np.random.default_rng(seed)
+            # drawn from the estimator's seed and the data size: the same draw
+            # for every call on the same data, so k epochs then m more equal
+            # k + m epochs
+            rng = np.random.default_rng([self._seed_, n])
             counts = rng.multinomial(n, np.full(n, 1.0 / n), size=self.n_members).T
         else:
             counts = np.ones((n, self.n_members))

@@ -9,9 +9,11 @@ that features can be reused, trunks shared between task heads, and weights
 transferred between estimators.
 """
 
+from .blocks import MLPNetwork
 from .cnn import CNNNetwork
 from .cnn_ensemble import CNNEnsembleNetwork
-from .mlp import MLPHead
+from .random import Dropout, use_generator
 from .rnn import RNNNetwork
 
-__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "MLPHead", "RNNNetwork"]
+__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "MLPNetwork", "RNNNetwork",
+           "use_generator"]

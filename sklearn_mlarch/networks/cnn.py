@@ -1,9 +1,12 @@
 """Convolutional network for images ``(C, H, W)`` and signals ``(C, L)``."""
 
+from collections import OrderedDict
+
 import torch
 from torch import nn
 
-from .mlp import MLPHead
+from .blocks import dense_blocks, positive_ints
+from .random import Dropout
 
 
 def channels_last(x):
@@ -27,21 +30,33 @@ def conv_layer_types(input_shape):
     return input_shape, 2, nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d
 
 
-def _as_tuple(value, n):
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(value)
-    if len(value) != n:
-        raise ValueError(f"expected {n} values, got {len(value)}: {value}")
-    return value
+def conv_plan(input_shape, channels, kernel_size, pool_size):
+    """Validated sizes of each convolution block.
+
+    Returns ``(blocks, out_channels, spatial)`` where ``blocks`` lists
+    ``(out_ch, kernel, pool)`` with ``pool`` 1 where pooling is skipped (a
+    spatial side smaller than the window), and ``spatial`` is the output size.
+    """
+    channels = positive_ints(channels, "channels")
+    kernels = positive_ints(kernel_size, "kernel_size", len(channels))
+    pools = positive_ints(pool_size, "pool_size", len(channels))
+    spatial, blocks = list(input_shape[1:]), []
+    for out_ch, k, p in zip(channels, kernels, pools):
+        if p > 1 and min(spatial) >= p:
+            spatial = [s // p for s in spatial]
+        else:
+            p = 1
+        blocks.append((out_ch, k, p))
+    return blocks, (channels[-1] if channels else input_shape[0]), spatial
 
 
 class CNNNetwork(nn.Module):
-    """Stack of convolution blocks followed by dense layers and a linear head.
+    """Convolution blocks, dense blocks and a linear head.
 
-    Each block is ``Conv -> [BatchNorm] -> ReLU -> [MaxPool] -> [Dropout]``
-    with ``padding='same'``; pooling is skipped once a spatial side is
-    smaller than the pooling window, so tiny inputs still work.
+    The trunk holds named blocks ``conv0, conv1, ..., flatten, dense0, ...``;
+    each convolution block is ``conv -> [norm] -> act -> [pool] ->
+    [dropout]`` with ``padding='same'``. Pooling is skipped once a spatial
+    side is smaller than the pooling window, so tiny inputs still work.
 
     Parameters
     ----------
@@ -69,6 +84,8 @@ class CNNNetwork(nn.Module):
     >>> net = CNNNetwork((1, 8, 8), n_outputs=10)
     >>> net(torch.zeros(4, 1, 8, 8)).shape
     torch.Size([4, 10])
+    >>> [name for name, _ in net.trunk.named_children()]
+    ['conv0', 'conv1', 'flatten', 'dense0']
     """
 
     def __init__(self, input_shape, n_outputs, channels=(32, 64), kernel_size=3,
@@ -76,28 +93,24 @@ class CNNNetwork(nn.Module):
         super().__init__()
         input_shape, ndim, conv, norm, pool = conv_layer_types(input_shape)
         self.input_shape = input_shape
-        n_blocks = len(channels)
-        kernels = _as_tuple(kernel_size, n_blocks)
-        pools = _as_tuple(pool_size, n_blocks)
-
-        layers = []
-        in_ch, spatial = input_shape[0], list(input_shape[1:])
-        for out_ch, k, p in zip(channels, kernels, pools):
-            layers.append(conv(in_ch, out_ch, k, padding="same", bias=not batch_norm))
+        plan, out_ch, spatial = conv_plan(input_shape, channels, kernel_size, pool_size)
+        blocks, in_ch = [], input_shape[0]
+        for i, (ch, k, p) in enumerate(plan):
+            layers = [("conv", conv(in_ch, ch, k, padding="same", bias=not batch_norm))]
             if batch_norm:
-                layers.append(norm(out_ch))
-            layers.append(nn.ReLU())
-            if p > 1 and min(spatial) >= p:
-                layers.append(pool(p))
-                spatial = [s // p for s in spatial]
+                layers.append(("norm", norm(ch)))
+            layers.append(("act", nn.ReLU()))
+            if p > 1:
+                layers.append(("pool", pool(p)))
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            in_ch = out_ch
-        layers.append(nn.Flatten())
-        flat = in_ch * int(torch.tensor(spatial).prod())
-        dense = MLPHead(flat, hidden_sizes, dropout)
-        self.trunk = nn.Sequential(*layers, dense)
-        self.head = nn.Linear(dense.out_features, n_outputs)
+                layers.append(("dropout", Dropout(dropout)))
+            blocks.append((f"conv{i}", nn.Sequential(OrderedDict(layers))))
+            in_ch = ch
+        dense, width = dense_blocks(out_ch * int(torch.tensor(spatial).prod()),
+                                    hidden_sizes, dropout)
+        self.trunk = nn.Sequential(OrderedDict(blocks + [("flatten", nn.Flatten())] + dense))
+        self.out_features = width
+        self.head = nn.Linear(width, n_outputs)
         if ndim == 2:
             self.trunk.to(memory_format=torch.channels_last)
 

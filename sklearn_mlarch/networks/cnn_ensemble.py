@@ -1,9 +1,20 @@
 """M convolutional networks computed as one, with grouped layers."""
 
+from collections import OrderedDict
+
 import torch
 from torch import nn
 
-from .cnn import _as_tuple, channels_last, conv_layer_types
+from .blocks import positive_ints
+from .cnn import channels_last, conv_layer_types, conv_plan
+from .random import Dropout
+
+
+class _MemberColumns(nn.Module):
+    """``(B, M*c, *spatial)`` -> ``(B, M*c*spatial, 1)``: member blocks stay contiguous."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1, 1)
 
 
 class CNNEnsembleNetwork(nn.Module):
@@ -15,7 +26,8 @@ class CNNEnsembleNetwork(nn.Module):
     are grouped 1x1 convolutions. So the members never mix, each has its own
     initialisation (the same fan-in as a single network), and one forward
     pass computes all of them with a few large kernels instead of many small
-    ones.
+    ones. Blocks are named as in :class:`CNNNetwork` (``trunk.conv0``,
+    ``trunk.dense0``, ``head``).
 
     Parameters
     ----------
@@ -40,51 +52,45 @@ class CNNEnsembleNetwork(nn.Module):
                  pool_size=2, batch_norm=True, dropout=0.0, hidden_sizes=(128,)):
         super().__init__()
         input_shape, ndim, conv, norm, pool = conv_layer_types(input_shape)
-        self.n_members = M = int(n_members)
-        kernels = _as_tuple(kernel_size, len(channels))
-        pools = _as_tuple(pool_size, len(channels))
-
-        layers = []
-        in_ch, spatial, groups = input_shape[0], list(input_shape[1:]), 1
-        for out_ch, k, p in zip(channels, kernels, pools):
+        self.n_members = M = positive_ints(n_members, "n_members")[0]
+        plan, out_ch, spatial = conv_plan(input_shape, channels, kernel_size, pool_size)
+        blocks, in_ch, groups = [], input_shape[0], 1
+        for i, (ch, k, p) in enumerate(plan):
             # the first layer reads the shared input once for all members
-            layers.append(conv(in_ch * (M if groups > 1 else 1), out_ch * M, k, padding="same",
-                               groups=groups, bias=not batch_norm))
+            layers = [("conv", conv(in_ch * (M if groups > 1 else 1), ch * M, k,
+                                    padding="same", groups=groups, bias=not batch_norm))]
             if batch_norm:
-                layers.append(norm(out_ch * M))  # per-channel: per member
-            if p > 1 and min(spatial) >= p:
+                layers.append(("norm", norm(ch * M)))  # per-channel: per member
+            if p > 1:
                 # max-pool then ReLU equals ReLU then max-pool (ReLU is monotone)
                 # and touches a quarter of the values
-                layers.append(pool(p))
-                spatial = [s // p for s in spatial]
-            layers.append(nn.ReLU())
+                layers.append(("pool", pool(p)))
+            layers.append(("act", nn.ReLU()))
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            in_ch, groups = out_ch, M
-        self.convs = nn.Sequential(*layers)
-        width = in_ch * int(torch.tensor(spatial).prod())
-        dense = []
-        for hidden in hidden_sizes:
-            dense += [nn.Conv1d(width * M, hidden * M, 1, groups=M), nn.ReLU()]
+                layers.append(("dropout", Dropout(dropout)))
+            blocks.append((f"conv{i}", nn.Sequential(OrderedDict(layers))))
+            in_ch, groups = ch, M
+        blocks.append(("flatten", _MemberColumns()))
+        width = out_ch * int(torch.tensor(spatial).prod())
+        for i, hidden in enumerate(positive_ints(hidden_sizes, "hidden_sizes")
+                                   if len(hidden_sizes) else ()):
+            layers = [("linear", nn.Conv1d(width * M, hidden * M, 1, groups=M)),
+                      ("act", nn.ReLU())]
             if dropout > 0:
-                dense.append(nn.Dropout(dropout))
+                layers.append(("dropout", Dropout(dropout)))
+            blocks.append((f"dense{i}", nn.Sequential(OrderedDict(layers))))
             width = hidden
-        self.dense = nn.Sequential(*dense)
+        self.trunk = nn.Sequential(OrderedDict(blocks))
         self.head = nn.Conv1d(width * M, n_outputs * M, 1, groups=M)
         self.n_outputs = n_outputs
         if ndim == 2:
-            self.convs.to(memory_format=torch.channels_last)
-
-    def _flat(self, x):
-        x = self.convs(channels_last(x))
-        # (B, M*c, *spatial) -> (B, M*c*spatial, 1): member blocks stay contiguous
-        return x.reshape(x.shape[0], -1, 1)
+            self.trunk.to(memory_format=torch.channels_last)
 
     def embed(self, x):
         """Penultimate features of every member, shape ``(B, M, hidden)``."""
-        h = self.dense(self._flat(x))
+        h = self.trunk(channels_last(x))
         return h.reshape(h.shape[0], self.n_members, -1)
 
     def forward(self, x):
-        out = self.head(self.dense(self._flat(x)))
+        out = self.head(self.trunk(channels_last(x)))
         return out.reshape(x.shape[0], self.n_members, self.n_outputs)

@@ -1,10 +1,12 @@
 """Recurrent network (LSTM, GRU or plain RNN) for sequences ``(T, F)``."""
 
+from collections import OrderedDict
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from .mlp import MLPHead
+from .blocks import dense_blocks, positive_ints
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -42,6 +44,8 @@ class _LastHidden(nn.Module):
 class RNNNetwork(nn.Module):
     """Recurrent layers, then dense layers and a linear head.
 
+    The trunk holds named blocks ``rnn, dense0, dense1, ...``.
+
     Parameters
     ----------
     n_features : int
@@ -67,6 +71,8 @@ class RNNNetwork(nn.Module):
     >>> net = RNNNetwork(n_features=3, n_outputs=2, cell="gru")
     >>> net(torch.zeros(4, 10, 3)).shape
     torch.Size([4, 2])
+    >>> [name for name, _ in net.named_children()]
+    ['trunk', 'head']
     """
 
     def __init__(self, n_features, n_outputs, cell="lstm", hidden_size=64, num_layers=1,
@@ -74,11 +80,16 @@ class RNNNetwork(nn.Module):
         super().__init__()
         if cell not in _CELLS:
             raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        n_features, hidden_size, num_layers = (
+            positive_ints(v, name)[0] for v, name in [(n_features, "n_features"),
+                                                     (hidden_size, "hidden_size"),
+                                                     (num_layers, "num_layers")])
         recurrent = _LastHidden(cell, n_features, hidden_size, num_layers,
                                 bidirectional, dropout)
-        dense = MLPHead(recurrent.out_features, hidden_sizes, dropout)
-        self.trunk = nn.Sequential(recurrent, dense)
-        self.head = nn.Linear(dense.out_features, n_outputs)
+        dense, width = dense_blocks(recurrent.out_features, hidden_sizes, dropout)
+        self.trunk = nn.Sequential(OrderedDict([("rnn", recurrent)] + dense))
+        self.out_features = width
+        self.head = nn.Linear(width, n_outputs)
 
     def embed(self, x):
         """Penultimate-layer features of a batch ``x`` of shape ``(N, T, F)``."""
