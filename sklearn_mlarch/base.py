@@ -586,9 +586,10 @@ class NeuralRegressorMixin:
             self._y_ndim = y.ndim
             # Standardised targets make one learning rate fit any target scale.
             # Weighted statistics keep a weight-k sample equal to k copies.
-            self._y_mean = np.average(y2, axis=0, weights=sample_weight)
-            scale = np.sqrt(np.average((y2 - self._y_mean) ** 2, axis=0,
-                                       weights=sample_weight))
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._y_mean = np.average(y2, axis=0, weights=sample_weight)
+                scale = np.sqrt(np.average((y2 - self._y_mean) ** 2, axis=0,
+                                           weights=sample_weight))
             self._y_scale = np.where(scale > 0, scale, 1.0)
             spread = np.ptp(y2, axis=0)
             bad = ~np.isfinite(self._y_mean) | ~np.isfinite(scale) | ((scale == 0) & (spread > 0))
@@ -601,7 +602,8 @@ class NeuralRegressorMixin:
             raise ValueError(f"y has {y2.shape[1]} outputs but the estimator was fitted "
                              f"with {len(self._y_mean)}.")
         self._n_outputs = y2.shape[1]
-        z = (y2 - self._y_mean) / self._y_scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (y2 - self._y_mean) / self._y_scale
         if not np.isfinite(z).all() or np.abs(z).max() > np.finfo(self._np_dtype).max:
             raise ValueError(
                 f"y has values up to {np.abs(y2).max():.3g}, which overflow once standardised "

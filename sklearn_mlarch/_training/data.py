@@ -6,6 +6,7 @@ The data here already lives in tensors, so a batch is one slice.
 """
 
 import numpy as np
+import skorch.dataset
 import torch
 from sklearn.model_selection import train_test_split
 
@@ -27,11 +28,13 @@ class Batch(tuple):
         return (self[0], self[1], self.sample_weight)
 
 
-class ArrayDataset(torch.utils.data.Dataset):
+class ArrayDataset(skorch.dataset.Dataset):
     """Tensors ``X``, optional targets ``y`` and optional per-sample weights.
 
     Indexing with an index tensor or a slice returns a :class:`Batch`.
-    ``sample_weight`` is None when every sample counts the same.
+    ``sample_weight`` is None when every sample counts the same. A skorch
+    ``Dataset`` (whose ``X`` and ``y`` skorch's scoring callbacks read),
+    without its per-sample indexing.
     """
 
     def __init__(self, X, y=None, sample_weight=None):

@@ -48,6 +48,16 @@ def _pad_ragged(X, length):
     return out
 
 
+def _has_nan(X):
+    values = np.asarray(X)
+    return values.dtype.kind in "fc" and bool(np.isnan(values).any())
+
+
+def _is_sequence_list(X):
+    return (isinstance(X, (list, tuple)) and len(X) > 0
+            and all(np.ndim(s) == 2 for s in X))
+
+
 class _BaseRNN(BaseNeuralEstimator):
     _parameter_constraints = {
         **BaseNeuralEstimator._parameter_constraints,
@@ -78,12 +88,35 @@ class _BaseRNN(BaseNeuralEstimator):
                 "steps of 8 features given as flat rows of 64.")
 
     def _as_array(self, X, reset):
-        if (isinstance(X, (list, tuple)) and len(X) > 0
-                and all(np.ndim(s) == 2 for s in X)
-                and len({len(s) for s in X}) > 1):
-            length = None if reset else self.input_shape_[0]
-            return _pad_ragged(X, length), True
-        return X, self.padding_value is not None
+        pad = self.padding_value
+        if pad is not None and not np.isnan(pad):
+            parts = X if _is_sequence_list(X) else [X]
+            if any(_has_nan(part) for part in parts):
+                raise ValueError(
+                    f"X contains NaN, but padding_value={pad!r}: only time steps equal to "
+                    f"{pad!r} mark padding, so NaN would be real missing data. Impute it, "
+                    "or pass padding_value=np.nan if NaN marks the padding.")
+        if _is_sequence_list(X):
+            widths = sorted({np.shape(s)[1] for s in X})
+            if len(widths) > 1:
+                raise ValueError(f"The sequences have {widths} features per time step; every "
+                                 "sequence needs the same number of features F.")
+            if len({len(s) for s in X}) > 1:
+                if reset:
+                    self._ragged_ = True
+                return _pad_ragged(X, None if reset else self.input_shape_[0]), True
+            X = np.stack([np.asarray(s) for s in X])  # equal lengths: an (n, T, F) array
+        if reset:
+            self._ragged_ = False
+        padded = pad is not None or getattr(self, "_ragged_", False)
+        if (not reset and padded and np.ndim(X) == 3
+                and np.shape(X)[1] < self.input_shape_[0]
+                and np.shape(X)[2] == self.input_shape_[1]):
+            # shorter sequences than at fit: the network packs padding away
+            X = np.asarray(X, dtype=float)
+            tail = np.full((len(X), self.input_shape_[0] - X.shape[1], X.shape[2]), np.nan)
+            X = np.concatenate([X, tail], axis=1)
+        return X, padded
 
     def _finalize_input(self, X, padded):
         if not padded:

@@ -1,0 +1,360 @@
+"""The training engine contract, seen from the estimators.
+
+Callbacks that read ``y``, named blocks, atomic fits, exact resumption,
+reproducibility under threads, and clear errors instead of silent wrong
+results.
+"""
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+import torch
+from joblib import Parallel, delayed
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import NotFittedError
+from skorch.callbacks import (Callback, Checkpoint, EarlyStopping, EpochScoring, Freezer,
+                              GradientNormClipping, LRScheduler, ProgressBar)
+
+from sklearn_mlarch import CNNClassifier, CNNRegressor, RNNClassifier, RNNRegressor
+from sklearn_mlarch._training import TrainingDivergedError
+from sklearn_mlarch.ensemble import DeepEnsembleClassifier
+from sklearn_mlarch.utils._testing import fast_instance
+
+ALL = [CNNClassifier, CNNRegressor, RNNClassifier, RNNRegressor]
+
+
+def _state(est):
+    """Everything a fit may change, as comparable values."""
+    module = {k: v.clone() for k, v in est.net_.module_.state_dict().items()}
+    opt = est.net_.optimizer_.state_dict()
+    return dict(module=module, opt_steps=[s.get("step") for s in opt["state"].values()],
+                n_iter=est.n_iter_, history=len(est.history_),
+                classes=getattr(est, "classes_", None))
+
+
+def _assert_same_state(a, b):
+    assert a["n_iter"] == b["n_iter"] and a["history"] == b["history"]
+    assert a["opt_steps"] == b["opt_steps"]
+    for k in a["module"]:
+        assert torch.equal(a["module"][k], b["module"][k]), k
+    if a["classes"] is not None:
+        assert_array_equal(a["classes"], b["classes"])
+
+
+def _weights_equal(a, b):
+    sa, sb = a.net_.module_.state_dict(), b.net_.module_.state_dict()
+    return all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# ------------------------------------------------------------------ 1. callbacks read y
+@pytest.mark.parametrize("cls, scorer", [(CNNClassifier, "accuracy"), (RNNClassifier, "accuracy"),
+                                         (CNNRegressor, "r2"), (RNNRegressor, "r2")])
+def test_epoch_scoring_with_a_builtin_scorer_on_train_and_valid(cls, scorer, blobs):
+    X, y = blobs
+    est = fast_instance(cls, max_epochs=4, early_stopping=True, n_iter_no_change=50,
+                        callbacks=[EpochScoring(scorer, on_train=True, name="train_score"),
+                                   EpochScoring(scorer, name="valid_score")]).fit(X, y)
+    train, valid = est.history_[:, "train_score"], est.history_[:, "valid_score"]
+    assert len(train) == len(valid) == 4
+    assert train[-1] > 0.5 and valid[-1] > 0.5  # real scores of learnable blobs
+
+
+def test_epoch_scoring_accuracy_matches_the_estimator(blobs):
+    X, y = blobs
+    labels = np.array(["neg", "pos"])[y]
+    clf = fast_instance(CNNClassifier, max_epochs=3, batch_size=200,
+                        callbacks=[EpochScoring("accuracy", on_train=True, use_caching=False,
+                                                name="acc")]).fit(X, labels)
+    assert clf.history_[-1, "acc"] == pytest.approx(clf.score(X, labels))
+
+
+@pytest.mark.parametrize("cls", [CNNClassifier, RNNClassifier])
+def test_skorch_callbacks_work(cls, blobs, tmp_path, capsys):
+    X, y = blobs
+    callbacks = [LRScheduler("StepLR", step_size=1, gamma=0.5), GradientNormClipping(1.0),
+                 Checkpoint(dirname=str(tmp_path), monitor="train_loss_best"),
+                 EarlyStopping(monitor="train_loss", patience=50), ProgressBar()]
+    est = fast_instance(cls, max_epochs=3, lr=0.01, callbacks=callbacks).fit(X, y)
+    assert est.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.01 * 0.5 ** 3)
+    assert (tmp_path / "params.pt").exists()
+    assert est.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("cls, frozen", [(CNNClassifier, "trunk.conv0.*"),
+                                         (RNNClassifier, "trunk.rnn.*")])
+def test_freezer_freezes_a_block_by_name(cls, frozen, blobs):
+    X, y = blobs
+    init = fast_instance(cls, max_epochs=1, lr=1e-12).fit(X, y)
+    est = fast_instance(cls, max_epochs=3, callbacks=[Freezer(frozen)]).fit(X, y)
+    before, after = init.net_.module_.state_dict(), est.net_.module_.state_dict()
+    prefix = frozen[:-2]
+    weights = [k for k in after if k.startswith(prefix) and "running" not in k
+               and "num_batches" not in k]
+    assert weights and all(torch.allclose(before[k], after[k]) for k in weights)
+    assert not torch.allclose(before["head.weight"], after["head.weight"])
+
+
+# ------------------------------------------------------------------ 2. lifecycle and names
+def test_networks_name_their_blocks(digits):
+    X, y = digits
+    cnn = fast_instance(CNNClassifier, input_shape=(1, 8, 8), channels=(4, 8),
+                        max_epochs=1).fit(X, y)
+    names = {n.rsplit(".", 1)[0] for n, _ in cnn.net_.module_.named_parameters()}
+    assert names == {"trunk.conv0.conv", "trunk.conv0.norm", "trunk.conv1.conv",
+                     "trunk.conv1.norm", "trunk.dense0.linear", "head"}
+    rnn = fast_instance(RNNClassifier, input_shape=(8, 8), hidden_sizes=(5,),
+                        max_epochs=1).fit(X, y)
+    names = {n.split(".")[1] for n, _ in rnn.net_.module_.named_parameters() if "trunk" in n}
+    assert names == {"rnn", "dense0"}
+
+
+# ------------------------------------------------------------------ 3. atomic fits
+def test_refit_with_labels_that_fail_validation_keeps_the_fitted_model(blobs):
+    X, y = blobs
+    clf = fast_instance(CNNClassifier, max_epochs=2).fit(X, np.array(["a", "b"])[y])
+    before, proba = _state(clf), clf.predict_proba(X)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clf.fit(X, np.full(len(X), "zebra"))
+    _assert_same_state(before, _state(clf))
+    assert_array_equal(clf.predict_proba(X), proba)
+    assert set(clf.predict(X)) <= {"a", "b"}
+
+
+def test_diverging_refit_keeps_the_fitted_model(blobs):
+    X, y = blobs
+    reg = fast_instance(CNNRegressor, max_epochs=2, warm_start=True).fit(X, y)
+    before, pred = _state(reg), reg.predict(X)
+    with pytest.raises(TrainingDivergedError):
+        reg.set_params(optimizer="sgd", lr=1e38).fit(X * 1e6, y)
+    _assert_same_state(before, _state(reg))
+    assert_array_equal(reg.predict(X), pred)
+
+
+class _FailAtEpoch(Callback):
+    def __init__(self, epoch, exc=RuntimeError):
+        self.epoch, self.exc = epoch, exc
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            if self.exc is KeyboardInterrupt:  # a real Ctrl-C, not a stop request
+                os.kill(os.getpid(), signal.SIGINT)
+            raise self.exc("callback failed")
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_callback_raising_in_a_warm_start_restores_everything(blobs, exc):
+    X, y = blobs
+    clf = fast_instance(CNNClassifier, max_epochs=2, warm_start=True,
+                        callbacks=[_FailAtEpoch(4, exc)]).fit(X, y)
+    before, proba = _state(clf), clf.predict_proba(X)
+    with pytest.raises(exc):
+        clf.fit(X, y)  # epochs 3 and 4; the callback raises at the end of epoch 4
+    _assert_same_state(before, _state(clf))
+    assert_array_equal(clf.predict_proba(X), proba)
+    assert clf.n_iter_ == len(clf.history_) == 2
+
+
+def test_ctrl_c_in_a_first_fit_leaves_it_unfitted(blobs):
+    clf = fast_instance(CNNClassifier, max_epochs=3, callbacks=[_FailAtEpoch(2, KeyboardInterrupt)])
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(*blobs)
+    with pytest.raises(NotFittedError):
+        clf.predict(blobs[0])
+    assert not hasattr(clf, "n_features_in_") and not hasattr(clf, "classes_")
+
+
+def test_early_stopping_is_not_mistaken_for_ctrl_c(blobs):
+    clf = fast_instance(CNNClassifier, max_epochs=50,
+                        callbacks=[EarlyStopping(monitor="train_loss", patience=1,
+                                                 threshold=10.0)]).fit(*blobs)
+    assert clf.n_iter_ == 2
+
+
+def test_failed_partial_fit_keeps_the_model(blobs):
+    X, y = blobs
+    clf = fast_instance(CNNClassifier).partial_fit(X, y)
+    before = _state(clf)
+    with pytest.raises(ValueError, match="features"):
+        clf.partial_fit(X[:, :5], y)
+    _assert_same_state(before, _state(clf))
+
+
+# ------------------------------------------------------------------ 4. exact resumption
+@pytest.mark.parametrize("cls", ALL + [DeepEnsembleClassifier])
+def test_k_epochs_then_m_more_equal_k_plus_m_bit_for_bit(cls, blobs):
+    X, y = blobs
+    params = dict(dropout=0.3) if cls is not RNNRegressor else dict(num_layers=2, dropout=0.3)
+    if cls is DeepEnsembleClassifier:
+        X = X.reshape(-1, 1, 8)
+    once = fast_instance(cls, max_epochs=5, random_state=7, **params).fit(X, y)
+    warm = fast_instance(cls, max_epochs=2, warm_start=True, random_state=7, **params).fit(X, y)
+    warm.set_params(max_epochs=3).fit(X, y)  # warm start trains max_epochs more epochs
+    assert warm.n_iter_ == once.n_iter_ == 5
+    assert _weights_equal(once, warm)
+    steps = fast_instance(cls, max_epochs=5, random_state=7, **params)
+    for _ in range(5):
+        steps.partial_fit(X, y)
+    assert _weights_equal(once, steps)
+
+
+def test_warm_start_applies_new_optimizer_settings_and_keeps_its_state(blobs):
+    X, y = blobs
+    clf = fast_instance(CNNClassifier, max_epochs=2, warm_start=True).fit(X, y)
+    steps = clf.net_.optimizer_.state_dict()["state"][0]["step"].item()
+    clf.set_params(lr=1e-4, weight_decay=0.1).fit(X, y)
+    group = clf.net_.optimizer_.param_groups[0]
+    assert group["lr"] == 1e-4 and group["weight_decay"] == 0.1
+    assert clf.net_.optimizer_.state_dict()["state"][0]["step"].item() > steps
+
+
+@pytest.mark.parametrize("change", [dict(channels=(16,)), dict(hidden_sizes=(4,)),
+                                    dict(dtype="float64"), dict(early_stopping=True)])
+def test_warm_start_after_an_architecture_change_raises(blobs, change):
+    X, y = blobs
+    clf = fast_instance(CNNClassifier, max_epochs=1, warm_start=True).fit(X, y)
+    before = _state(clf)
+    with pytest.raises(ValueError, match=f"{next(iter(change))}.*warm_start=False"):
+        clf.set_params(**change).fit(X, y)
+    _assert_same_state(before, _state(clf))
+
+
+def test_partial_fit_with_early_stopping_raises(blobs):
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        fast_instance(CNNRegressor, early_stopping=True).partial_fit(*blobs)
+
+
+# ------------------------------------------------------------------ 5. threads
+def _fit_predict(est, X, y):
+    return est.fit(X, y).predict_proba(X)
+
+
+def test_same_seed_same_model_when_fitted_in_two_threads(digits):
+    X, y = digits
+    ests = [fast_instance(CNNClassifier, input_shape=(1, 8, 8), dropout=0.4, max_epochs=4),
+            fast_instance(RNNClassifier, input_shape=(8, 8), num_layers=2, dropout=0.3,
+                          max_epochs=3)]
+    alone = [_fit_predict(e, X, y) for e in ests]
+    for _ in range(2):
+        together = Parallel(n_jobs=2, backend="threading")(
+            delayed(_fit_predict)(e, X, y) for e in ests)
+        for a, b in zip(alone, together):
+            assert_array_equal(a, b)
+
+
+def test_fitting_one_object_from_two_threads_raises(blobs):
+    X, y = blobs
+    started, release = threading.Event(), threading.Event()
+
+    class Hold(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            started.set()
+            release.wait(30)
+
+    clf = fast_instance(CNNClassifier, max_epochs=1, callbacks=[Hold()])
+    thread = threading.Thread(target=clf.fit, args=(X, y))
+    thread.start()
+    started.wait(30)
+    try:
+        with pytest.raises(RuntimeError, match="another thread.*clone"):
+            clf.fit(X, y)
+    finally:
+        release.set()
+        thread.join()
+    assert clf.n_iter_ == 1  # the first fit completed
+
+
+# ------------------------------------------------------------------ 6. no silent wrong results
+def test_channels_last_X_at_predict_is_an_error(digits):
+    X, y = digits
+    clf = fast_instance(CNNClassifier, max_epochs=1).fit(X.reshape(-1, 1, 8, 8), y)
+    with pytest.raises(ValueError, match=r"samples of shape \(8, 8, 1\).*transpose"):
+        clf.predict(X.reshape(-1, 8, 8, 1))
+
+
+def test_nd_X_contradicting_input_shape_is_an_error(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match=r"\(8, 8, 1\) but input_shape=\(1, 8, 8\)"):
+        fast_instance(CNNClassifier, input_shape=(1, 8, 8)).fit(X.reshape(-1, 8, 8, 1), y)
+
+
+def test_exploding_finite_loss_is_an_error(digits):
+    X, y = digits
+    with pytest.raises(TrainingDivergedError, match="rose from .* Lower the learning rate"):
+        fast_instance(CNNClassifier, input_shape=(1, 8, 8), lr=1e3, max_epochs=5).fit(X, y)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda X, y, w: (X * 1e40, y, w), r"X has values up to .*float32"),
+    (lambda X, y, w: (X * 1e-300, y, w), r"X has non-zero values as small as"),
+    (lambda X, y, w: (X, y * 1e306, w), r"y cannot be standardised"),
+    (lambda X, y, w: (X, y, np.r_[1e-60, np.ones(len(y) - 1)]), r"sample_weight .* would become 0"),
+])
+def test_values_that_overflow_or_vanish_in_the_training_dtype(blobs, make, match):
+    X, y = blobs
+    X, y, w = make(X, y.astype(float), None)
+    with pytest.raises(ValueError, match=match):
+        fast_instance(CNNRegressor, max_epochs=1).fit(X, y, sample_weight=w)
+
+
+@pytest.mark.parametrize("param, value", [("channels", (8, 0)), ("channels", (8.5,)),
+                                          ("kernel_size", (3, -1)), ("pool_size", (True,)),
+                                          ("hidden_sizes", (16, 0))])
+def test_bad_architecture_entries_name_the_parameter(blobs, param, value):
+    params = {"channels": (8, 8)} if param in ("kernel_size",) else {}
+    if param == "pool_size":
+        params = {"channels": (8,)}
+    with pytest.raises(ValueError, match=f"{param} must"):
+        fast_instance(CNNClassifier, max_epochs=1, **{**params, param: value}).fit(*blobs)
+
+
+@pytest.mark.parametrize("weight", [-1.0, np.nan, np.inf])
+def test_bad_class_weight_values(blobs, weight):
+    with pytest.raises(ValueError, match="class_weight values must be finite and non-negative"):
+        fast_instance(CNNClassifier, class_weight={0: 1.0, 1: weight}).fit(*blobs)
+
+
+def test_unusable_callbacks_and_optimizers(blobs):
+    with pytest.raises(ValueError, match=r"callbacks\[0\]"):
+        fast_instance(CNNClassifier, callbacks=["print"]).fit(*blobs)
+    with pytest.raises(ValueError, match="optimizer must be"):
+        fast_instance(CNNClassifier, optimizer=dict).fit(*blobs)
+    with pytest.raises(ValueError, match="optimizer_kwargs"):
+        fast_instance(CNNClassifier, optimizer_kwargs={"momentun": 0.9}).fit(*blobs)
+
+
+def test_last_batch_of_one_sample_with_batch_norm_trains(digits):
+    X, y = digits
+    clf = fast_instance(CNNClassifier, input_shape=(1, 8, 8), batch_size=64,
+                        max_epochs=2).fit(X[:65], y[:65])
+    assert clf.history_[-1, "train_batch_count"] == 1
+    assert np.isfinite(clf.predict_proba(X[:5])).all()
+
+
+def test_rnn_sequence_lists_of_equal_and_mixed_shapes():
+    rng = np.random.RandomState(0)
+    seqs = [rng.randn(6, 2) for _ in range(20)]
+    y = np.arange(20) % 2
+    clf = fast_instance(RNNClassifier, max_epochs=1).fit(seqs, y)
+    assert clf.input_shape_ == (6, 2)
+    assert_array_equal(clf.predict(seqs), clf.predict(np.stack(seqs)))
+    with pytest.raises(ValueError, match=r"\[2, 3\] features per time step"):
+        fast_instance(RNNClassifier).fit(seqs[:-1] + [rng.randn(6, 3)], y)
+
+
+def test_rnn_shorter_array_after_a_ragged_fit_is_padded():
+    rng = np.random.RandomState(0)
+    seqs = [rng.randn(4 + i % 5, 2) for i in range(20)]
+    clf = fast_instance(RNNRegressor, max_epochs=1).fit(seqs, rng.randn(20))
+    short = np.stack([s[:4] for s in seqs])
+    assert_array_equal(clf.predict(short), clf.predict([s[:4] for s in seqs[:10]] +
+                                                       [s[:4] for s in seqs[10:]]))
+
+
+def test_rnn_real_nan_step_under_numeric_padding_is_an_error():
+    X = np.random.RandomState(0).randn(10, 5, 2)
+    X[3, 2] = np.nan  # missing data in the middle of a sequence, not padding
+    with pytest.raises(ValueError, match="X contains NaN, but padding_value=0.0"):
+        fast_instance(RNNClassifier, padding_value=0.0).fit(X, np.arange(10) % 2)
