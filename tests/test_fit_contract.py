@@ -133,6 +133,14 @@ def test_diverging_refit_keeps_the_fitted_model(blobs):
     assert_array_equal(reg.predict(X), pred)
 
 
+@pytest.fixture
+def default_sigint():
+    """Python's own Ctrl-C handling (an earlier test's library may have changed it)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class _FailAtEpoch(Callback):
     def __init__(self, epoch, exc=RuntimeError):
         self.epoch, self.exc = epoch, exc
@@ -145,7 +153,7 @@ class _FailAtEpoch(Callback):
 
 
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
-def test_callback_raising_in_a_warm_start_restores_everything(blobs, exc):
+def test_callback_raising_in_a_warm_start_restores_everything(blobs, exc, default_sigint):
     X, y = blobs
     clf = fast_instance(CNNClassifier, max_epochs=2, warm_start=True,
                         callbacks=[_FailAtEpoch(4, exc)]).fit(X, y)
@@ -157,7 +165,7 @@ def test_callback_raising_in_a_warm_start_restores_everything(blobs, exc):
     assert clf.n_iter_ == len(clf.history_) == 2
 
 
-def test_ctrl_c_in_a_first_fit_leaves_it_unfitted(blobs):
+def test_ctrl_c_in_a_first_fit_leaves_it_unfitted(blobs, default_sigint):
     clf = fast_instance(CNNClassifier, max_epochs=3, callbacks=[_FailAtEpoch(2, KeyboardInterrupt)])
     with pytest.raises(KeyboardInterrupt):
         clf.fit(*blobs)

@@ -247,17 +247,15 @@ class TrainingNet(NeuralNet):
         chunk = chunk or (PREDICT_CHUNK_GPU if cuda else PREDICT_CHUNK)
         X = X.X if isinstance(X, ArrayDataset) else torch.as_tensor(X)
         n = len(X)
-        n_pad = -n % chunk
-        if n_pad:
-            X = torch.cat([X, X[-1:].expand(n_pad, *X.shape[1:])])
         self._set_training(False)
         outputs = []
         with torch.no_grad(), torch_threads(worker_threads()):
             X = X.to(self.device, non_blocking=True)
-            for start in range(0, len(X), chunk):
+            for start in range(0, n, chunk):
                 Xi = X[start:start + chunk]
-                out = self.module_.embed(Xi) if embed else self.infer(Xi)
-                outputs.append(out)
+                if len(Xi) < chunk:  # pad the last chunk only, with copies of a real row
+                    Xi = torch.cat([Xi, Xi[-1:].expand(chunk - len(Xi), *Xi.shape[1:])])
+                outputs.append(self.module_.embed(Xi) if embed else self.infer(Xi))
 
         def gather(parts):
             out = torch.cat(parts)[:n].cpu()
