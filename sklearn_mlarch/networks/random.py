@@ -57,8 +57,10 @@ class Dropout(nn.Dropout):
             return super().forward(x)
         if self.p == 1:
             return torch.zeros_like(x)
-        mask = torch.empty_like(x).bernoulli_(1 - self.p, generator=generator)
-        return x * mask.div_(1 - self.p)
+        # uniform >= p keeps a value with probability 1 - p; on the CPU this is
+        # about twice as fast as bernoulli_, torch's own dropout mask
+        mask = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return x * mask.ge_(self.p).div_(1 - self.p)
 
 
 def uses_global_rng(module):
