@@ -13,6 +13,8 @@ _LAZY = {
     "RNNClassifier": "sklearn_mlarch.neural_network",
     "RNNRegressor": "sklearn_mlarch.neural_network",
     "NetworkFeatures": "sklearn_mlarch.neural_network",
+    "MultiTaskClassifier": "sklearn_mlarch.neural_network",
+    "MultiTaskRegressor": "sklearn_mlarch.neural_network",
     "DeepEnsembleClassifier": "sklearn_mlarch.ensemble",
     "HyperbandSearchCV": "sklearn_mlarch.model_selection",
 }

@@ -19,7 +19,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (_check_sample_weight, check_array,
+                                      check_consistent_length, check_is_fitted, validate_data)
 from skorch.callbacks import Callback, EarlyStopping
 
 from ._training import (ArrayDataset, CrossEntropyObjective, DivergenceGuard, HoldoutSplit,
@@ -128,6 +129,8 @@ class BaseNeuralEstimator(BaseEstimator):
     raises leaves the estimator as it was.
     """
 
+    _y_allow_missing = False
+
     _parameter_constraints = {
         "input_shape": [None, tuple, list],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -183,7 +186,16 @@ class BaseNeuralEstimator(BaseEstimator):
         kwargs = dict(reset=reset, dtype=(np.float64, np.float32),
                       ensure_min_samples=2 if fitting else 1,
                       ensure_all_finite="allow-nan" if padded else True)
-        if fitting:
+        if fitting and self._y_allow_missing:
+            # missing labels (NaN, None) are data here, not an error
+            if y is None:
+                raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                                 "target y is None.")
+            X = validate_data(self, X, **kwargs)
+            y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite="allow-nan",
+                            input_name="y")
+            check_consistent_length(X, y)
+        elif fitting:
             X, y = validate_data(self, X, y, multi_output=self._multi_output_y,
                                  y_numeric=self._y_numeric, **kwargs)
         else:
@@ -260,6 +272,8 @@ class BaseNeuralEstimator(BaseEstimator):
             callbacks.append((name, cb) if name else cb)
         return callbacks
 
+    _network_hint = "Check the architecture parameters."
+
     def _objective(self):
         raise NotImplementedError
 
@@ -310,12 +324,15 @@ class BaseNeuralEstimator(BaseEstimator):
             **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
         )
         try:
+            optimizer([torch.zeros(1, requires_grad=True)], lr=self.lr, **opt_kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"The optimizer {optimizer.__name__} rejected its settings "
+                             f"{opt_kwargs}: {exc}. Check optimizer_kwargs.") from exc
+        try:
             net.initialize()
         except TypeError as exc:
-            if "optimizer" in str(exc) or "unexpected keyword" in str(exc):
-                raise ValueError(f"The optimizer {optimizer.__name__} rejected its settings "
-                                 f"{opt_kwargs}: {exc}. Check optimizer_kwargs.") from exc
-            raise
+            raise ValueError(f"{type(self).__name__} could not build its network: {exc}. "
+                             f"{self._network_hint}") from exc
         return net
 
     def _continued_net(self):
@@ -348,6 +365,8 @@ class BaseNeuralEstimator(BaseEstimator):
     def _train(self, X, y, sample_weight, *, epochs, incremental, classes=None):
         with _exclusive_fit(self), _restore_on_error(self):
             continuing = incremental and hasattr(self, "net_")
+            if not continuing:
+                self._task_names_from(y)
             X, y = self._validate_X(X, y, reset=not continuing)
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                                  ensure_non_negative=True)
@@ -391,6 +410,9 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _class_weights(self, y):
         return 1.0
+
+    def _task_names_from(self, y):
+        """Hook: remember what only the raw ``y`` tells (column names of a DataFrame)."""
 
     # -------------------------------------------------------------- interface
     @_fit_context(prefer_skip_nested_validation=True)

@@ -10,8 +10,8 @@ step, never as a new epoch loop.
 from .callbacks import DivergenceGuard, TrainingDivergedError
 from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
 from .net import TrainingNet, epoch_seed
-from .objectives import (CrossEntropyObjective, Objective, SquaredErrorObjective,
-                         weighted_mean)
+from .objectives import (CrossEntropyObjective, MultiTaskObjective, Objective,
+                         SquaredErrorObjective, weighted_mean)
 
 __all__ = [
     "ArrayDataset",
@@ -20,6 +20,7 @@ __all__ = [
     "CrossEntropyObjective",
     "DivergenceGuard",
     "HoldoutSplit",
+    "MultiTaskObjective",
     "Objective",
     "SquaredErrorObjective",
     "TrainingDivergedError",

@@ -139,7 +139,7 @@ class TrainingNet(NeuralNet):
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True,
                              sample_weight=getattr(batch, "sample_weight", None))
-        loss.backward()
+        self.criterion_.backward(loss, self.module_)
         return {"loss": loss, "y_pred": y_pred}
 
     def validation_step(self, batch, **fit_params):
@@ -224,9 +224,12 @@ class TrainingNet(NeuralNet):
         Goes through skorch's ``forward_iter`` batch by batch, so skorch's
         scoring callbacks can substitute their cached outputs.
         """
-        parts = [self.criterion_.output_transform(out.detach())
+        parts = [self.criterion_.output_transform(out)
                  for out in self.forward_iter(X, training=False)]
-        return torch.cat(parts).numpy()
+        if isinstance(parts[0], tuple):  # several outputs: one array each
+            return [torch.cat([p[i] for p in parts]).detach().numpy()
+                    for i in range(len(parts[0]))]
+        return torch.cat(parts).detach().numpy()
 
     def predict(self, X):
         """Predictions comparable with the training targets (for skorch scorers)."""

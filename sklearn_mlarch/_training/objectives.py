@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..networks.random import current_generator
+
 
 def weighted_mean(loss, sample_weight=None):
     """Mean of per-sample ``loss`` over the batch axis, weighted per sample.
@@ -64,6 +66,10 @@ class Objective(nn.Module):
     def forward(self, output, y, sample_weight=None):
         return weighted_mean(self.per_sample(output, y), sample_weight)
 
+    def backward(self, loss, module):
+        """Compute the gradients of ``loss`` (a hook for gradient surgery)."""
+        loss.backward()
+
     def output_transform(self, output):
         return output
 
@@ -99,3 +105,99 @@ class SquaredErrorObjective(Objective):
     def per_sample(self, output, y):
         err = (output - y.reshape(output.shape)) ** 2
         return err.flatten(1).mean(1) if err.ndim > 1 else err
+
+
+class MultiTaskObjective(Objective):
+    """Weighted sum of per-task losses over a tuple of outputs, with missing labels.
+
+    The targets are ``(B, T)``, one column per task, NaN where a task's label
+    is missing: that entry is left out of its task's loss only (weight 0), so
+    the sample still trains the other tasks; a task with no label in a batch
+    contributes 0.
+
+    Parameters
+    ----------
+    tasks : list of Objective
+        One objective per output of the network (its ``per_sample`` is used
+        on the task's column).
+    weighting : {'equal', 'uncertainty', 'pcgrad'} or sequence of float, default='equal'
+        ``'equal'``: the plain sum; a sequence: fixed weights; ``'uncertainty'``:
+        learned homoscedastic uncertainty weighting, ``sum exp(-s_t) L_t + s_t``
+        with one learned ``s_t`` (log variance) per task (Kendall, Gal and
+        Cipolla, CVPR 2018, in the form most implementations use);
+        ``'pcgrad'``: the plain sum, but the trunk's gradient is built by
+        projecting each task's gradient off the others' where they conflict
+        (Yu et al., "Gradient Surgery for Multi-Task Learning", NeurIPS 2020).
+    """
+
+    def __init__(self, tasks, weighting="equal"):
+        super().__init__()
+        self.tasks = nn.ModuleList(tasks)
+        self.weighting = weighting
+        if isinstance(weighting, str):
+            if weighting not in ("equal", "uncertainty", "pcgrad"):
+                raise ValueError("task_weights must be 'equal', 'uncertainty', 'pcgrad' or a "
+                                 f"list of one weight per task, got {weighting!r}.")
+            weights = torch.ones(len(tasks))
+        else:
+            weights = torch.as_tensor([float(w) for w in weighting])
+            if len(weights) != len(tasks) or not torch.isfinite(weights).all() or (weights < 0).any():
+                raise ValueError(f"task_weights must hold {len(tasks)} finite, non-negative "
+                                 f"weights (one per task), got {list(weighting)!r}.")
+        self.register_buffer("weights", weights)
+        if weighting == "uncertainty":
+            self.log_vars = nn.Parameter(torch.zeros(len(tasks)))
+
+    def task_losses(self, outputs, y, sample_weight=None):
+        """The loss of each task, ``(T,)``."""
+        losses = []
+        for t, (task, out) in enumerate(zip(self.tasks, outputs)):
+            target = y[:, t]
+            labelled = ~torch.isnan(target)
+            w = labelled.to(out.dtype)
+            if sample_weight is not None:
+                w = w * sample_weight.to(out.dtype)
+            target = torch.where(labelled, target, torch.zeros_like(target))
+            if isinstance(task, CrossEntropyObjective):
+                target = target.long()
+            # unlabelled entries have weight 0; a batch without labels gives 0
+            losses.append(weighted_mean(task.per_sample(out, target),
+                                        w if not torch.all(w == 1) else None))
+        return torch.stack(losses)
+
+    def forward(self, outputs, y, sample_weight=None):
+        losses = self.task_losses(outputs, y, sample_weight)
+        if self.weighting == "pcgrad" and losses.requires_grad:
+            self._pending = losses  # for backward; never kept past it (not deep-copyable)
+        if self.weighting == "uncertainty":
+            return (torch.exp(-self.log_vars) * losses + self.log_vars).sum()
+        return (self.weights * losses).sum()
+
+    def output_transform(self, outputs):
+        return tuple(task.output_transform(out) for task, out in zip(self.tasks, outputs))
+
+    def backward(self, loss, module):
+        if self.weighting != "pcgrad":
+            return super().backward(loss, module)
+        shared = [p for name, p in module.named_parameters()
+                  if name.startswith("trunk.") and p.requires_grad]
+        losses = self.__dict__.pop("_pending")
+        grads = [torch.autograd.grad(L, shared, retain_graph=True, allow_unused=True)
+                 for L in losses]
+        flat = torch.stack([torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
+                                       for g, p in zip(gs, shared)]) for gs in grads])
+        loss.backward()  # the heads' gradients; the trunk's is replaced below
+        projected = flat.clone()
+        generator = current_generator()
+        for i in range(len(flat)):
+            order = torch.randperm(len(flat), generator=generator).tolist()
+            for j in order:
+                if j == i:
+                    continue
+                dot = projected[i] @ flat[j]
+                if dot < 0:
+                    projected[i] -= dot / flat[j].square().sum().clamp_min(1e-20) * flat[j]
+        total, start = projected.sum(0), 0
+        for p in shared:
+            p.grad = total[start:start + p.numel()].view_as(p).clone()
+            start += p.numel()

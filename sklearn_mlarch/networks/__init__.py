@@ -12,8 +12,9 @@ transferred between estimators.
 from .blocks import MLPNetwork
 from .cnn import CNNNetwork
 from .cnn_ensemble import CNNEnsembleNetwork
+from .multitask import MultiTaskNetwork
 from .random import Dropout, use_generator
 from .rnn import RNNNetwork
 
-__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "MLPNetwork", "RNNNetwork",
-           "use_generator"]
+__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "MLPNetwork", "MultiTaskNetwork",
+           "RNNNetwork", "use_generator"]

@@ -13,6 +13,10 @@ FAST_PARAMS = {
                                    max_epochs=40, lr=1e-2, batch_size=32, dropout=0.0),
     "RNNClassifier": dict(hidden_size=16, max_epochs=40, lr=1e-2, batch_size=32),
     "RNNRegressor": dict(hidden_size=16, max_epochs=40, lr=1e-2, batch_size=32),
+    "MultiTaskClassifier": dict(trunk_params=dict(channels=(8,), hidden_sizes=(16,)),
+                                max_epochs=40, lr=1e-2, batch_size=32),
+    "MultiTaskRegressor": dict(trunk_params=dict(channels=(8,), hidden_sizes=(16,)),
+                               max_epochs=40, lr=1e-2, batch_size=32),
 }
 
 
@@ -53,10 +57,16 @@ def fast_instance(cls, **overrides):
 # samples, so the check runs it with bootstrap=False.
 EQUIVALENCE_CHECK = "check_sample_weight_equivalence_on_dense_data"
 _EQUIVALENCE_PARAMS = dict(batch_size="full", dtype="float64", optimizer="sgd", lr=0.05,
-                           max_epochs=20, dropout=0.0)
-_EQUIVALENCE_ARCH = {"CNNClassifier": dict(batch_norm=False),
-                     "CNNRegressor": dict(batch_norm=False),
-                     "DeepEnsembleClassifier": dict(batch_norm=False, bootstrap=False)}
+                           max_epochs=20)
+_PLAIN_TRUNK = dict(trunk_params=dict(channels=(8,), hidden_sizes=(16,), batch_norm=False))
+_EQUIVALENCE_ARCH = {"CNNClassifier": dict(batch_norm=False, dropout=0.0),
+                     "CNNRegressor": dict(batch_norm=False, dropout=0.0),
+                     "RNNClassifier": dict(dropout=0.0),
+                     "RNNRegressor": dict(dropout=0.0),
+                     "DeepEnsembleClassifier": dict(batch_norm=False, bootstrap=False,
+                                                    dropout=0.0),
+                     "MultiTaskClassifier": _PLAIN_TRUNK,
+                     "MultiTaskRegressor": _PLAIN_TRUNK}
 
 
 def check_configuration(estimator, check_name):
