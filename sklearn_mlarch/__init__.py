@@ -17,6 +17,8 @@ _LAZY = {
     "MultiTaskRegressor": "sklearn_mlarch.neural_network",
     "DeepEnsembleClassifier": "sklearn_mlarch.ensemble",
     "HyperbandSearchCV": "sklearn_mlarch.model_selection",
+    "save_model": "sklearn_mlarch.persistence",
+    "load_model": "sklearn_mlarch.persistence",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

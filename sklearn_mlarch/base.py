@@ -23,8 +23,8 @@ from sklearn.utils.validation import (_check_sample_weight, check_array,
                                       check_consistent_length, check_is_fitted, validate_data)
 from skorch.callbacks import Callback, EarlyStopping
 
-from ._training import (ArrayDataset, CrossEntropyObjective, DivergenceGuard, HoldoutSplit,
-                        SquaredErrorObjective, TrainingNet)
+from ._training import (ArrayDataset, CrossEntropyObjective, DivergenceGuard, FreezeBlocks,
+                        HoldoutSplit, SquaredErrorObjective, TrainingNet)
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -35,7 +35,7 @@ _OPTIMIZERS = {
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # settings a warm start cannot change without training a new network
 _TRAINING_SETUP = ("early_stopping", "validation_fraction", "n_iter_no_change", "tol",
-                   "callbacks", "device", "dtype")
+                   "callbacks", "device", "dtype", "freeze", "unfreeze_after")
 
 
 def _resolve_device(device):
@@ -149,6 +149,10 @@ class BaseNeuralEstimator(BaseEstimator):
         "dtype": [StrOptions(set(_DTYPES))],
         "verbose": ["verbose"],
         "callbacks": [None, list],
+        "init_from": "no_validation",  # an estimator or a path, checked at fit
+        "freeze": [None, str, list, tuple],
+        "unfreeze_after": [None, Interval(Integral, 1, None, closed="left")],
+        "trunk_lr": [None, Interval(Real, 0, None, closed="neither")],
     }
 
     def _store_params(self, params):
@@ -278,21 +282,40 @@ class BaseNeuralEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _init_hook(self):
-        """Hook: a callable applied to the freshly initialised module, or None.
+        """A callable applied to the freshly initialised module, or None.
 
-        The one place where transfer learning or meta-learning load or
-        transform weights before training.
+        The one place where transfer learning (``init_from``) or
+        meta-learning load or transform weights before training.
         """
-        return None
+        if self.init_from is None:
+            return None
+        from ._transfer import LoadWeights, _classes_of, source_state
+
+        return LoadWeights(*source_state(self.init_from), target_classes=_classes_of(self))
+
+    def _freeze_patterns(self):
+        freeze = self.freeze
+        patterns = [freeze] if isinstance(freeze, str) else list(freeze or [])
+        if self.unfreeze_after is not None and not patterns:
+            raise ValueError("unfreeze_after needs blocks to freeze: pass freeze, e.g. "
+                             "freeze='trunk'.")
+        bad = [p for p in patterns if not isinstance(p, str)]
+        if bad:
+            raise ValueError(f"freeze must hold block names or patterns (str), got {bad}.")
+        return patterns
+
+    def _block_lrs(self):
+        return {} if self.trunk_lr is None else {"trunk": self.trunk_lr}
 
     def _setup_signature(self):
         """What a warm start must find unchanged: architecture and training setup."""
         network = {k: _frozen(v) for k, v in self._network_kwargs().items()}
         setup = {k: _frozen(getattr(self, k)) for k in _TRAINING_SETUP if k != "callbacks"}
+        setup["trunk_lr given"] = self.trunk_lr is not None
         return dict(network=(self._network_class, network), setup=setup,
                     callbacks=list(self.callbacks or []))
 
-    def _new_net(self, n_outputs):
+    def _new_net(self, n_outputs, init_hook=None):
         optimizer, opt_kwargs = self._optimizer_settings()
         callbacks = [("divergence_guard", DivergenceGuard())]
         train_split = None
@@ -304,7 +327,14 @@ class BaseNeuralEstimator(BaseEstimator):
                 monitor="valid_loss", patience=self.n_iter_no_change, threshold=self.tol,
                 threshold_mode="abs", load_best=True,
                 sink=print if self.verbose else _silent)))
+        if self._freeze_patterns():
+            callbacks.append(("freeze", FreezeBlocks(self._freeze_patterns(),
+                                                     self.unfreeze_after)))
         callbacks += self._user_callbacks()
+        groups = [(f"{block}.*", {"lr": lr, "block": block})
+                  for block, lr in self._block_lrs().items()]
+        if groups:
+            opt_kwargs = {**opt_kwargs, "param_groups": groups}
         net = TrainingNet(
             module=self._network_class,
             module__n_outputs=n_outputs,
@@ -320,11 +350,12 @@ class BaseNeuralEstimator(BaseEstimator):
             device=_resolve_device(self.device),
             dtype=_DTYPES[self.dtype],
             seed=self._seed_,
-            init_hook=self._init_hook(),
+            init_hook=init_hook or self._init_hook(),
             **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
         )
         try:
-            optimizer([torch.zeros(1, requires_grad=True)], lr=self.lr, **opt_kwargs)
+            optimizer([torch.zeros(1, requires_grad=True)], lr=self.lr,
+                      **{k: v for k, v in opt_kwargs.items() if k != "param_groups"})
         except (TypeError, ValueError) as exc:
             raise ValueError(f"The optimizer {optimizer.__name__} rejected its settings "
                              f"{opt_kwargs}: {exc}. Check optimizer_kwargs.") from exc
@@ -356,7 +387,7 @@ class BaseNeuralEstimator(BaseEstimator):
                 "a new network with the new settings.")
         net = copy.deepcopy(self.net_)
         optimizer, opt_kwargs = self._optimizer_settings()
-        net.set_optimizer_settings(optimizer, self.lr, opt_kwargs)
+        net.set_optimizer_settings(optimizer, self.lr, opt_kwargs, self._block_lrs())
         net.max_epochs = self.max_epochs
         net.batch_size = -1 if self.batch_size == "full" else self.batch_size
         net.verbose = self.verbose

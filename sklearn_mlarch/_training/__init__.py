@@ -7,7 +7,7 @@ added as an objective, a skorch callback or a small override of one skorch
 step, never as a new epoch loop.
 """
 
-from .callbacks import DivergenceGuard, TrainingDivergedError
+from .callbacks import DivergenceGuard, FreezeBlocks, TrainingDivergedError
 from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
 from .net import TrainingNet, epoch_seed
 from .objectives import (CrossEntropyObjective, MultiTaskObjective, Objective,
@@ -19,6 +19,7 @@ __all__ = [
     "BatchIterator",
     "CrossEntropyObjective",
     "DivergenceGuard",
+    "FreezeBlocks",
     "HoldoutSplit",
     "MultiTaskObjective",
     "Objective",

@@ -1,5 +1,6 @@
 """skorch callbacks owned by the package."""
 
+import fnmatch
 import math
 
 from skorch.callbacks import Callback
@@ -37,3 +38,44 @@ class DivergenceGuard(Callback):
             f"The training loss {what} in epoch {epoch}: training diverged. "
             f"Lower the learning rate (lr={net.lr:g} now), e.g. lr={net.lr / 10:g}, or "
             "scale the inputs (StandardScaler) and targets.")
+
+
+class FreezeBlocks(Callback):
+    """Freeze the parameters matching ``patterns`` for the first ``epochs`` epochs.
+
+    At the start of every epoch the matching parameters are frozen (no
+    gradient, so the optimizer leaves them alone) while the epoch index is at
+    most ``epochs`` and trainable after it; ``epochs=None`` freezes them for
+    good. Deciding per epoch index (not at the start of a fit, as skorch's
+    ``Freezer`` does) keeps warm starts and ``partial_fit`` exact.
+
+    Parameters
+    ----------
+    patterns : list of str
+        Block names (``'trunk'``, ``'trunk.conv0'``) or ``fnmatch`` patterns
+        of parameter names (``'trunk.*.weight'``).
+    epochs : int or None
+        Number of epochs the parameters stay frozen.
+    """
+
+    def __init__(self, patterns, epochs=None):
+        self.patterns = patterns
+        self.epochs = epochs
+
+    def _matches(self, name, pattern):
+        # a block name ('trunk.conv0') freezes everything in it
+        return fnmatch.fnmatch(name, pattern) or name.startswith(pattern + ".")
+
+    def on_train_begin(self, net, **kwargs):
+        names = [n for n, _ in net.module_.named_parameters()]
+        unmatched = [p for p in self.patterns if not any(self._matches(n, p) for n in names)]
+        if unmatched:
+            blocks = sorted({n.rsplit(".", 1)[0] for n in names})
+            raise ValueError(f"freeze patterns {unmatched} match no parameter of the network. "
+                             f"Its blocks are: {blocks}.")
+
+    def on_epoch_begin(self, net, **kwargs):
+        frozen = self.epochs is None or len(net.history) <= self.epochs
+        for name, param in net.module_.named_parameters():
+            if any(self._matches(name, p) for p in self.patterns):
+                param.requires_grad_(not frozen)

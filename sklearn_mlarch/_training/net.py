@@ -86,19 +86,24 @@ class TrainingNet(NeuralNet):
         self.module_.to(dtype=self.dtype)
         if self.init_hook is not None:
             self.module_ = self.init_hook(self.module_) or self.module_
+            self.init_hook = None  # used once; the net need not carry the source weights
         return self
 
-    def set_optimizer_settings(self, optimizer, lr, optimizer_kwargs):
-        """Apply new optimizer settings, keeping its state when the class is the same."""
+    def set_optimizer_settings(self, optimizer, lr, optimizer_kwargs, block_lrs=None):
+        """Apply new optimizer settings, keeping its state when the class is the same.
+
+        ``block_lrs`` maps a block name to its own learning rate (param groups
+        tagged with ``'block'``).
+        """
+        block_lrs = block_lrs or {}
         self.lr = lr
         for key, value in optimizer_kwargs.items():
             setattr(self, f"optimizer__{key}", value)
         if optimizer is not self.optimizer:
             self.optimizer = optimizer
             self.initialize_optimizer()
-            return
         for group in self.optimizer_.param_groups:
-            group["lr"] = lr * group.get("lr_scale", 1.0)
+            group["lr"] = block_lrs.get(group.get("block"), lr)
             group.update(optimizer_kwargs)
 
     def _set_training(self, training=True):

@@ -103,7 +103,8 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, warm_start=False, random_state=None,
                  device="cpu", dtype="float32", verbose=0, callbacks=None,
-                 class_weight=None):
+                 class_weight=None, init_from=None, freeze=None, unfreeze_after=None,
+                 trunk_lr=None):
         self._store_params(locals())
 
 
@@ -144,5 +145,6 @@ class CNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseCNN):
                  batch_size=64, lr=1e-3, optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, warm_start=False, random_state=None,
-                 device="cpu", dtype="float32", verbose=0, callbacks=None):
+                 device="cpu", dtype="float32", verbose=0, callbacks=None,
+                 init_from=None, freeze=None, unfreeze_after=None, trunk_lr=None):
         self._store_params(locals())

@@ -41,7 +41,24 @@ default='adam'
     verbose : int, default=0
         Print skorch's per-epoch table when > 0; silent otherwise.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks, e.g. ``skorch.callbacks.LRScheduler``."""
+        Extra skorch callbacks, e.g. ``skorch.callbacks.LRScheduler``. They
+        are copied into the net (``net_.callbacks_``); yours stay unchanged.
+    init_from : fitted estimator or path, default=None
+        Transfer learning: start from the weights of a fitted estimator of
+        this package, or of a model saved with
+        :func:`~sklearn_mlarch.save_model`. The trunk is copied (it must have
+        the same architecture); the head too when the outputs are the same
+        (same classes), else a new head is trained. Inside ``cross_val_score``
+        or a search, give a path or wrap the estimator in
+        :class:`sklearn.frozen.FrozenEstimator`, which cloning keeps fitted.
+    freeze : str or list of str, default=None
+        Blocks not trained, by name (``'trunk'``, ``'trunk.conv0'``) or
+        pattern of parameter names (``'trunk.*.weight'``).
+    unfreeze_after : int, default=None
+        Train the frozen blocks again after this many epochs (None: never).
+    trunk_lr : float, default=None
+        Learning rate of the trunk (``trunk.*``), e.g. lower than ``lr`` to
+        fine-tune a transferred trunk gently; None uses ``lr``."""
 
 CLASSIFIER_PARAMS = """\
     class_weight : dict, 'balanced' or None, default=None

@@ -324,7 +324,8 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
                  max_epochs=30, batch_size=64, lr=1e-3, optimizer="adam",
                  optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
-                 random_state=None, device="cpu", dtype="float32", verbose=0, callbacks=None):
+                 random_state=None, device="cpu", dtype="float32", verbose=0, callbacks=None,
+                 init_from=None, freeze=None, unfreeze_after=None, trunk_lr=None):
         self._store_params(locals())
 
     def _regression_columns(self, n_tasks, names):
@@ -457,7 +458,8 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
                  optimizer="adam", optimizer_kwargs=None, weight_decay=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  tol=1e-4, warm_start=False, random_state=None, device="cpu",
-                 dtype="float32", verbose=0, callbacks=None):
+                 dtype="float32", verbose=0, callbacks=None,
+                 init_from=None, freeze=None, unfreeze_after=None, trunk_lr=None):
         self._store_params(locals())
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -185,7 +185,8 @@ class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
                  optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0,
-                 callbacks=None, class_weight=None):
+                 callbacks=None, class_weight=None,
+                 init_from=None, freeze=None, unfreeze_after=None, trunk_lr=None):
         self._store_params(locals())
 
 
@@ -225,5 +226,6 @@ class RNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseRNN):
                  optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0,
-                 callbacks=None):
+                 callbacks=None,
+                 init_from=None, freeze=None, unfreeze_after=None, trunk_lr=None):
         self._store_params(locals())
