@@ -128,6 +128,8 @@ class _BaseMultiTask(BaseNeuralEstimator):
         return encoded.astype(self._np_dtype)
 
     def _encode_labels(self, values, t, name, reset, classes):
+        if values.dtype == object:  # a column of a mixed-type y: its own natural dtype
+            values = np.asarray(values.tolist())
         check_classification_targets(values)
         if reset:
             given = None if classes is None else np.asarray(
@@ -219,10 +221,9 @@ class _BaseMultiTask(BaseNeuralEstimator):
         for t, kind in enumerate(self._task_kinds_):
             keep = ~missing[:, t]
             w = None if sample_weight is None else np.asarray(sample_weight)[keep]
-            truth, guess = Y[keep, t], pred[keep, t]
+            truth, guess = _natural(Y[keep, t]), _natural(pred[keep, t])
             if kind == "classification":
-                scores.append(accuracy_score(truth.astype(guess.dtype) if guess.dtype != object
-                                             else truth, guess, sample_weight=w))
+                scores.append(accuracy_score(truth, guess, sample_weight=w))
             else:
                 scores.append(r2_score(truth.astype(float), guess.astype(float),
                                        sample_weight=w))
@@ -232,6 +233,11 @@ class _BaseMultiTask(BaseNeuralEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _natural(column):
+    """A column of an object array in its own natural dtype (ints stay ints)."""
+    return np.asarray(column.tolist()) if column.dtype == object else column
 
 
 def _missing(Y, missing_label):
@@ -407,8 +413,7 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
         right = np.ones(len(Y), dtype=bool)
         for i, t in enumerate(cls):
             keep = ~missing[:, i]
-            right[keep] &= (Y[keep, t].astype(pred.dtype) if pred.dtype != object
-                            else Y[keep, t]) == pred[keep, t]
+            right[keep] &= _natural(Y[keep, t]) == _natural(pred[keep, t])
         rows = ~missing.all(axis=1)
         w = None if sample_weight is None else np.asarray(sample_weight)[rows]
         return float(np.average(right[rows], weights=w))

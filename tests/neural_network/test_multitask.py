@@ -1,0 +1,185 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from numpy.testing import assert_array_equal
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_mlarch import MultiTaskClassifier, MultiTaskRegressor
+from sklearn_mlarch._training import MultiTaskObjective, CrossEntropyObjective, SquaredErrorObjective
+from sklearn_mlarch.neural_network import make_task_scorer
+from sklearn_mlarch.utils._testing import fast_instance
+
+
+@pytest.fixture(scope="module")
+def tasks(digits):
+    X, d = digits
+    return X.reshape(-1, 1, 8, 8), np.c_[d, d % 2, d >= 5]
+
+
+def _clf(**kw):
+    return fast_instance(MultiTaskClassifier, **{"max_epochs": 15, **kw})
+
+
+def test_predict_follows_multi_output_conventions(tasks):
+    X, Y = tasks
+    labels = pd.DataFrame({"digit": Y[:, 0], "parity": np.array(["even", "odd"])[Y[:, 1]],
+                           "big": Y[:, 2].astype(bool)})
+    clf = _clf().fit(X, labels)
+    pred = clf.predict(X)
+    assert pred.shape == (len(X), 3) and pred.dtype == object  # mixed label types
+    assert list(clf.task_names_) == ["digit", "parity", "big"]
+    assert [len(c) for c in clf.classes_] == [10, 2, 2]
+    assert set(pred[:, 1]) <= {"even", "odd"}
+    proba = clf.predict_proba(X)
+    assert [p.shape for p in proba] == [(len(X), 10), (len(X), 2), (len(X), 2)]
+    assert_array_equal(clf.classes_[1][proba[1].argmax(1)], pred[:, 1])
+    scores = clf.score_tasks(X, labels)
+    assert scores.shape == (3,) and scores.min() > 0.8
+    assert clf.score(X, labels) <= scores.min()  # subset accuracy
+
+
+def test_one_dimensional_y_is_a_single_task_classifier(tasks):
+    X, Y = tasks
+    clf = _clf().fit(X, Y[:, 0])
+    assert clf.predict(X).shape == (len(X),) and clf.classes_.shape == (10,)
+    assert clf.predict_proba(X).shape == (len(X), 10)
+
+
+def test_missing_label_leaves_out_only_that_task(tasks):
+    X, Y = tasks
+    Ym = Y.astype(float)
+    Ym[:150, 0] = np.nan  # digit unknown for half the samples
+    clf = _clf(random_state=1).fit(X, Ym)
+    assert clf.score_tasks(X[150:], Y[150:])[0] > 0.7  # learned from the labelled half
+    # the unlabelled rows still train the other tasks: parity on them is learned
+    only = _clf(random_state=1).fit(X[150:], Ym[150:])
+    assert clf.score_tasks(X[:150], Y[:150])[1] >= only.score_tasks(X[:150], Y[:150])[1] - 0.05
+
+
+def test_a_task_without_labels_in_a_batch_adds_zero_not_nan():
+    objective = MultiTaskObjective([CrossEntropyObjective(), SquaredErrorObjective()])
+    outputs = (torch.randn(4, 3), torch.randn(4, 1))
+    y = torch.tensor([[np.nan, 0.5], [np.nan, 1.0], [np.nan, -1.0], [np.nan, 0.0]])
+    losses = objective.task_losses(outputs, y)
+    assert losses[0].item() == 0.0 and torch.isfinite(losses).all()
+
+
+def test_integer_labels_with_a_missing_sentinel(tasks):
+    X, Y = tasks
+    Ym = Y.copy()
+    Ym[::3, 1] = -1
+    clf = _clf(missing_label=-1).fit(X, Ym)
+    assert_array_equal(clf.classes_[1], [0, 1])
+    assert clf.predict(X).dtype.kind == "i"
+
+
+def test_mixed_classification_and_regression_tasks(tasks):
+    X, Y = tasks
+    target = np.c_[Y[:, 0], X.mean(axis=(1, 2, 3)) * 100]
+    clf = _clf(regression_tasks=[1]).fit(X, target)
+    assert clf.classes_[1] is None and clf.predict_proba(X)[1] is None
+    pred = clf.predict(X)
+    assert clf.score_tasks(X, target)[1] > 0.5  # R² of the regression task
+    assert not np.array_equal(pred[:, 1], np.round(pred[:, 1]))
+
+
+@pytest.mark.parametrize("weights", ["equal", [1.0, 0.5, 0.5], "uncertainty", "pcgrad"])
+def test_task_weighting_methods_learn(tasks, weights):
+    X, Y = tasks
+    clf = _clf(task_weights=weights).fit(X, Y)
+    assert clf.score_tasks(X, Y).min() > 0.8
+
+
+def test_uncertainty_weights_are_learned(tasks):
+    X, Y = tasks
+    clf = _clf(task_weights="uncertainty").fit(X, Y)
+    log_vars = clf.net_.criterion_.log_vars.detach()
+    assert not torch.equal(log_vars, torch.zeros(3))
+
+
+def test_pcgrad_projects_conflicting_gradients():
+    objective = MultiTaskObjective([SquaredErrorObjective(), SquaredErrorObjective()], "pcgrad")
+    module = torch.nn.ModuleDict({"trunk": torch.nn.Linear(1, 1, bias=False)})
+    x = torch.ones(1, 1)
+    out = module["trunk"](x)
+    y = torch.tensor([[1.0, -1.0]])  # the two tasks pull the weight in opposite ways
+    with torch.no_grad():
+        module["trunk"].weight.fill_(0.0)
+    out = module["trunk"](x)
+    loss = objective((out, out), y)
+    objective.backward(loss, module)
+    # opposite gradients of equal size cancel under projection: both removed
+    assert module["trunk"].weight.grad.abs().item() < 1e-6
+
+
+def test_regressor_with_missing_targets_and_mean_r2():
+    rng = np.random.RandomState(0)
+    X = rng.rand(150, 6)
+    Y = np.c_[X.sum(1) * 10, X[:, 0] - X[:, 1]]
+    Ym = Y.copy()
+    Ym[rng.rand(150) < 0.3, 1] = np.nan
+    reg = fast_instance(MultiTaskRegressor, trunk="mlp", trunk_params={"hidden_sizes": (32,)},
+                        max_epochs=60).fit(X, Ym)
+    r2 = reg.score_tasks(X, Y)
+    assert r2.min() > 0.7 and reg.score(X, Y) == pytest.approx(r2.mean())
+
+
+def test_user_module_as_trunk(tasks):
+    X, Y = tasks
+    trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU())
+    clf = _clf(trunk=trunk).fit(X, Y)
+    assert clf.score_tasks(X, Y).min() > 0.8
+    assert trunk[1].weight.grad is None  # the user's module is copied, not trained
+
+
+def test_rnn_and_mlp_trunks(digits):
+    X, d = digits
+    Y = np.c_[d, d % 2]
+    rnn = _clf(trunk="rnn", input_shape=(8, 8), trunk_params={"hidden_size": 16}).fit(X, Y)
+    mlp = _clf(trunk="mlp", trunk_params={"hidden_sizes": (32,)}).fit(X, Y)
+    assert {n.split(".")[1] for n, _ in rnn.net_.module_.named_parameters()
+            if n.startswith("trunk")} == {"rnn"}
+    assert rnn.score_tasks(X, Y).min() > 0.6 and mlp.score_tasks(X, Y).min() > 0.8
+
+
+def test_pipeline_cross_val_and_grid_search_with_per_task_scorers(digits):
+    X, d = digits
+    Y = np.c_[d, d % 2]
+    pipe = make_pipeline(StandardScaler(), _clf(input_shape=(1, 8, 8), max_epochs=5))
+    scores = cross_val_score(pipe, X, Y, cv=KFold(2))
+    assert scores.shape == (2,) and np.all(scores > 0.3)
+    search = GridSearchCV(_clf(input_shape=(1, 8, 8), max_epochs=5),
+                          {"task_weights": ["equal", [1.0, 2.0]]}, cv=2,
+                          scoring={"digit": make_task_scorer(0), "parity": make_task_scorer(1)},
+                          refit="parity").fit(X, Y)
+    assert set(search.cv_results_) >= {"mean_test_digit", "mean_test_parity"}
+
+
+def test_bad_input(tasks):
+    X, Y = tasks
+    with pytest.raises(ValueError, match="task1.*at least 2 classes"):
+        _clf().fit(X, np.c_[Y[:, 0], np.zeros(len(Y))])
+    with pytest.raises(ValueError, match="has no labels"):
+        _clf().fit(X, np.c_[Y[:, 0], np.full(len(Y), np.nan)])
+    with pytest.raises(ValueError, match="task_weights must hold 3"):
+        _clf(task_weights=[1.0, 2.0]).fit(X, Y)
+    with pytest.raises(ValueError, match="trunk_params"):
+        _clf(trunk_params={"chanels": (8,)}).fit(X, Y)
+    with pytest.raises(ValueError, match="regression_tasks"):
+        _clf(regression_tasks=[7]).fit(X, Y)
+    clf = _clf(max_epochs=1).fit(X, Y)
+    with pytest.raises(ValueError, match="y has 2 tasks"):
+        clf.set_params(warm_start=True).fit(X, Y[:, :2])
+
+
+def test_partial_fit_warm_start_and_exact_resumption(tasks):
+    X, Y = tasks
+    once = _clf(max_epochs=4, random_state=3).fit(X, Y)
+    steps = _clf(random_state=3)
+    for _ in range(4):
+        steps.partial_fit(X, Y)
+    state_a, state_b = once.net_.module_.state_dict(), steps.net_.module_.state_dict()
+    assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
