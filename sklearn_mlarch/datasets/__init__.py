@@ -1,6 +1,6 @@
 """Data sets that ship with scikit-learn or are generated; nothing is downloaded."""
 
-from ._digits import load_digits_images
+from ._digits import load_digits_images, load_mnist_8x8
 from ._sequences import make_sequence_classification
 
-__all__ = ["load_digits_images", "make_sequence_classification"]
+__all__ = ["load_digits_images", "load_mnist_8x8", "make_sequence_classification"]
