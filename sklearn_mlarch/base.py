@@ -23,8 +23,9 @@ from sklearn.utils.validation import (_check_sample_weight, check_array,
                                       check_consistent_length, check_is_fitted, validate_data)
 from skorch.callbacks import Callback, EarlyStopping
 
+from .networks.blocks import positive_ints
 from ._training import (ArrayDataset, CrossEntropyObjective, DivergenceGuard, FreezeBlocks,
-                        HoldoutSplit, SquaredErrorObjective, TrainingNet)
+                        HoldoutSplit, NetworkBuildError, SquaredErrorObjective, TrainingNet)
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -33,9 +34,11 @@ _OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# settings a warm start cannot change without training a new network
-_TRAINING_SETUP = ("early_stopping", "validation_fraction", "n_iter_no_change", "tol",
-                   "callbacks", "device", "dtype", "freeze", "unfreeze_after")
+# settings a warm start applies to the fitted network; a change to any other
+# parameter (architecture, targets, training setup) needs a new network
+_APPLIED_ON_WARM_START = ("lr", "weight_decay", "optimizer", "optimizer_kwargs", "trunk_lr",
+                          "max_epochs", "batch_size", "verbose", "warm_start", "random_state",
+                          "init_from", "class_weight")
 
 
 def _resolve_device(device):
@@ -82,6 +85,17 @@ def _restore_on_error(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(snapshot)
         raise
+
+
+def _same(a, b):
+    """Equality that treats NaN as equal to NaN and compares arrays elementwise."""
+    if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
+        return True
+    try:
+        result = a == b
+        return bool(result) if np.ndim(result) == 0 else bool(np.array_equal(a, b))
+    except (TypeError, ValueError):
+        return a is b
 
 
 def _frozen(value):
@@ -221,7 +235,7 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _resolve_input_shape(self, n_features, sample_shape):
         if self.input_shape is not None:
-            shape = tuple(int(s) for s in self.input_shape)
+            shape = positive_ints(self.input_shape, "input_shape")
             if int(np.prod(shape)) != n_features:
                 raise ValueError(
                     f"input_shape={tuple(self.input_shape)} needs {int(np.prod(shape))} "
@@ -267,10 +281,11 @@ class BaseNeuralEstimator(BaseEstimator):
             name = None
             if isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str):
                 name, cb = cb
-            ok = isinstance(cb, Callback) or (isinstance(cb, type) and issubclass(cb, Callback))
-            if not ok:
+            if not isinstance(cb, Callback):
+                hint = (f" the class {cb.__name__}: pass an instance, e.g. {cb.__name__}(...)"
+                        if isinstance(cb, type) else f" {cb!r}")
                 raise ValueError(
-                    f"callbacks[{i}] is {cb!r}: pass skorch callbacks (instances of "
+                    f"callbacks[{i}] is{hint}. Pass skorch callbacks (instances of "
                     "skorch.callbacks.Callback) or (name, callback) pairs.")
             cb = copy.deepcopy(cb)
             callbacks.append((name, cb) if name else cb)
@@ -308,11 +323,11 @@ class BaseNeuralEstimator(BaseEstimator):
         return {} if self.trunk_lr is None else {"trunk": self.trunk_lr}
 
     def _setup_signature(self):
-        """What a warm start must find unchanged: architecture and training setup."""
-        network = {k: _frozen(v) for k, v in self._network_kwargs().items()}
-        setup = {k: _frozen(getattr(self, k)) for k in _TRAINING_SETUP if k != "callbacks"}
-        setup["trunk_lr given"] = self.trunk_lr is not None
-        return dict(network=(self._network_class, network), setup=setup,
+        """What a warm start must find unchanged: architecture, targets, training setup."""
+        params = {k: _frozen(v) for k, v in self.get_params(deep=False).items()
+                  if k not in _APPLIED_ON_WARM_START and k != "callbacks"}
+        params["trunk_lr given"] = self.trunk_lr is not None
+        return dict(network=self._network_class, params=params,
                     callbacks=list(self.callbacks or []))
 
     def _new_net(self, n_outputs, init_hook=None):
@@ -361,9 +376,15 @@ class BaseNeuralEstimator(BaseEstimator):
                              f"{opt_kwargs}: {exc}. Check optimizer_kwargs.") from exc
         try:
             net.initialize()
-        except TypeError as exc:
-            raise ValueError(f"{type(self).__name__} could not build its network: {exc}. "
-                             f"{self._network_hint}") from exc
+        except NetworkBuildError as exc:
+            raise ValueError(f"{type(self).__name__} could not build its network: "
+                             f"{exc.__cause__}. {self._network_hint}") from exc
+        batch = -1 if self.batch_size == "full" else self.batch_size
+        if batch == 1 and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                              for m in net.module_.modules()):
+            raise ValueError("batch_size=1 with batch normalisation: a batch of one sample has "
+                             "no statistics. Use batch_size >= 2 or turn batch norm off "
+                             "(batch_norm=False).")
         return net
 
     def _continued_net(self):
@@ -373,9 +394,9 @@ class BaseNeuralEstimator(BaseEstimator):
         would silently keep the old network.
         """
         before, now = self._setup_signature_, self._setup_signature()
-        changed = [k for k in before["network"][1] if before["network"][1][k] != now["network"][1].get(k)]
-        changed += [k for k in before["setup"] if before["setup"][k] != now["setup"][k]]
-        if before["network"][0] is not now["network"][0]:
+        changed = [k for k in before["params"]
+                   if not _same(before["params"][k], now["params"].get(k))]
+        if before["network"] is not now["network"]:
             changed.append("network class")
         if (len(before["callbacks"]) != len(now["callbacks"])
                 or any(a is not b for a, b in zip(before["callbacks"], now["callbacks"]))):

@@ -31,9 +31,9 @@ def _encode(value):
     if isinstance(value, list):
         return [_encode(v) for v in value]
     if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise TypeError("dict keys must be str")
-        return {"__dict__": {k: _encode(v) for k, v in value.items()}}
+        if all(isinstance(k, str) for k in value):
+            return {"__dict__": {k: _encode(v) for k, v in value.items()}}
+        return {"__pairs__": [[_encode(k), _encode(v)] for k, v in value.items()]}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
@@ -53,9 +53,15 @@ def _decode(value):
             return tuple(_decode(v) for v in value["__tuple__"])
         if "__dict__" in value:
             return {k: _decode(v) for k, v in value["__dict__"].items()}
+        if "__pairs__" in value:
+            return {_hashable(_decode(k)): _decode(v) for k, v in value["__pairs__"]}
     if isinstance(value, list):
         return [_decode(v) for v in value]
     return value
+
+
+def _hashable(key):
+    return tuple(key) if isinstance(key, list) else key
 
 
 def save_model(estimator, path):
@@ -86,7 +92,7 @@ def save_model(estimator, path):
     >>> X, y = load_digits_images()
     >>> clf = CNNClassifier(channels=(4,), max_epochs=1, random_state=0).fit(X[:100], y[:100])
     >>> folder = save_model(clf, tempfile.mkdtemp())
-    >>> (load_model(folder).predict_proba(X) == clf.predict_proba(X)).all()
+    >>> bool((load_model(folder).predict_proba(X) == clf.predict_proba(X)).all())
     True
     """
     net = getattr(estimator, "net_", None)
@@ -167,6 +173,9 @@ def load_model(path, **params):
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{os.fspath(path / 'weights.pt')!r} is not a dict of tensors.")
     values = {k: _decode(v) for k, v in config["params"].items()}
+    if "trunk" in config.get("not_saved", []) and "trunk" not in params:
+        raise ValueError("This model's trunk was a torch module, which save_model does not "
+                         "store: pass the same module, load_model(path, trunk=module).")
     if str(values.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
         values["device"] = "cpu"
     estimator = cls(**{**values, **params})

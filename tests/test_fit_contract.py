@@ -366,3 +366,50 @@ def test_rnn_real_nan_step_under_numeric_padding_is_an_error():
     X[3, 2] = np.nan  # missing data in the middle of a sequence, not padding
     with pytest.raises(ValueError, match="X contains NaN, but padding_value=0.0"):
         fast_instance(RNNClassifier, padding_value=0.0).fit(X, np.arange(10) % 2)
+
+
+# ------------------------------------------------------------------ found by a hostile review
+def test_lr_scheduler_resumes_exactly(blobs):
+    X, y = blobs
+
+    def sched():
+        return [LRScheduler("StepLR", step_size=1, gamma=0.5)]
+
+    once = fast_instance(CNNClassifier, max_epochs=4, callbacks=sched()).fit(X, y)
+    warm = fast_instance(CNNClassifier, max_epochs=2, warm_start=True, callbacks=sched())
+    warm.fit(X, y).fit(X, y)
+    steps = fast_instance(CNNClassifier, callbacks=sched())
+    for _ in range(4):
+        steps.partial_fit(X, y)
+    for other in (warm, steps):
+        assert (other.net_.optimizer_.param_groups[0]["lr"]
+                == once.net_.optimizer_.param_groups[0]["lr"])
+        assert _weights_equal(once, other)
+
+
+@pytest.mark.parametrize("change", [dict(input_shape=(2, 4)), dict(kernel_size=5)])
+def test_any_architecture_or_target_setting_change_raises_on_warm_start(blobs, change):
+    X, y = blobs
+    clf = fast_instance(CNNClassifier, max_epochs=1, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match=f"{next(iter(change))}.*warm_start=False"):
+        clf.set_params(**change).fit(X, y)
+
+
+def test_removed_optimizer_setting_returns_to_its_default(blobs):
+    X, y = blobs
+    clf = fast_instance(CNNClassifier, max_epochs=1, warm_start=True,
+                        optimizer_kwargs={"betas": (0.5, 0.6), "amsgrad": True}).fit(X, y)
+    clf.set_params(optimizer_kwargs=None).fit(X, y)
+    group = clf.net_.optimizer_.param_groups[0]
+    assert group["betas"] == (0.9, 0.999) and group["amsgrad"] is False
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(callbacks=[EpochScoring]), r"the class EpochScoring: pass an instance"),
+    (dict(input_shape=(2, -4, -8)), "input_shape must hold positive integers"),
+    (dict(input_shape=(1, 8, 8.7)), "input_shape must hold positive integers"),
+    (dict(batch_size=1), "batch_size=1 with batch normalisation"),
+])
+def test_more_clear_errors(digits, kw, match):
+    with pytest.raises(ValueError, match=match):
+        fast_instance(CNNClassifier, max_epochs=1, **kw).fit(*digits)

@@ -102,3 +102,18 @@ def test_unsaved_parameters_come_back_as_defaults_or_given(digits, tmp_path):
     assert "trunk" in json.loads((path / "config.json").read_text())["not_saved"]
     loaded = load_model(path, trunk=trunk)
     assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_class_weight_with_integer_keys_is_saved(digits, tmp_path):
+    X, y = digits
+    est = fast_instance(CNNClassifier, max_epochs=1, class_weight={0: 2.0, 1: 1.0}).fit(X, y)
+    assert load_model(save_model(est, tmp_path / "m")).class_weight == {0: 2.0, 1: 1.0}
+
+
+def test_a_module_trunk_must_be_given_back(digits, tmp_path):
+    X, y = digits
+    trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 8), torch.nn.ReLU())
+    est = fast_instance(MultiTaskClassifier, trunk=trunk, input_shape=(1, 8, 8),
+                        max_epochs=1).fit(X, np.c_[y, y % 2])
+    with pytest.raises(ValueError, match="pass the same module"):
+        load_model(save_model(est, tmp_path / "m"))

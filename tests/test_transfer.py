@@ -134,3 +134,11 @@ def test_regressor_from_classifier_trunk(source, digits):
                         max_epochs=1).fit(X, y.astype(float))
     assert torch.equal(_params(reg)["trunk.conv0.conv.weight"],
                        _params(source)["trunk.conv0.conv.weight"])
+
+
+def test_frozen_trunk_keeps_its_batch_norm_statistics(source, digits):
+    X, y = digits
+    frozen = fast_instance(CNNClassifier, input_shape=(1, 8, 8), init_from=source,
+                           freeze="trunk", max_epochs=2).fit(X, y % 2)
+    a, b = source.net_.module_.state_dict(), frozen.net_.module_.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("trunk."))

@@ -9,7 +9,7 @@ step, never as a new epoch loop.
 
 from .callbacks import DivergenceGuard, FreezeBlocks, TrainingDivergedError
 from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
-from .net import TrainingNet, epoch_seed
+from .net import NetworkBuildError, TrainingNet, epoch_seed
 from .objectives import (CrossEntropyObjective, MultiTaskObjective, Objective,
                          SquaredErrorObjective, weighted_mean)
 
@@ -22,6 +22,7 @@ __all__ = [
     "FreezeBlocks",
     "HoldoutSplit",
     "MultiTaskObjective",
+    "NetworkBuildError",
     "Objective",
     "SquaredErrorObjective",
     "TrainingDivergedError",

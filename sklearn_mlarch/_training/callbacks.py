@@ -4,6 +4,7 @@ import fnmatch
 import math
 
 from skorch.callbacks import Callback
+from torch.nn.modules.batchnorm import _BatchNorm
 
 #: an epoch loss this many times the first batch's loss (or 1) counts as diverging
 EXPLOSION_FACTOR = 1e4
@@ -56,6 +57,9 @@ class FreezeBlocks(Callback):
         of parameter names (``'trunk.*.weight'``).
     epochs : int or None
         Number of epochs the parameters stay frozen.
+
+    Batch-norm layers of frozen blocks stay in evaluation mode meanwhile, so
+    their running statistics do not change either.
     """
 
     def __init__(self, patterns, epochs=None):
@@ -79,3 +83,14 @@ class FreezeBlocks(Callback):
         for name, param in net.module_.named_parameters():
             if any(self._matches(name, p) for p in self.patterns):
                 param.requires_grad_(not frozen)
+        # a frozen block's batch norm keeps its statistics too (eval mode)
+        names = [name for name, m in net.module_.named_modules()
+                 if isinstance(m, _BatchNorm)
+                 and any(self._matches(f"{name}.weight", p) or self._matches(name, p)
+                         for p in self.patterns)] if frozen else []
+        for name in getattr(net, "frozen_norms_", ()):
+            net.module_.get_submodule(name).train(net.module_.training)
+        net.frozen_norms_ = names  # names: the net is copied and pickled
+        if net.module_.training:
+            for name in names:
+                net.module_.get_submodule(name).eval()

@@ -12,6 +12,7 @@ Lifecycle, each step its own method:
 3. ``predict_raw(X)`` returns the network output(s) as float64 numpy.
 """
 
+import inspect
 import signal
 import threading
 
@@ -32,6 +33,17 @@ DEVICE_DATA_BYTES = 2 * 2**30
 # torch builds modules from its global generator; seeding it must not
 # interleave with another thread doing the same
 _GLOBAL_RNG_LOCK = threading.RLock()
+
+
+class NetworkBuildError(ValueError):
+    """The module could not be built from its arguments."""
+
+
+def _equal(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError, RuntimeError):
+        return a is b
 
 
 def epoch_seed(seed, epoch, stream=0):
@@ -82,7 +94,10 @@ class TrainingNet(NeuralNet):
     def initialize_module(self):
         with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            super().initialize_module()
+            try:
+                super().initialize_module()
+            except TypeError as exc:  # the module rejected its arguments
+                raise NetworkBuildError(str(exc)) from exc
         self.module_.to(dtype=self.dtype)
         if self.init_hook is not None:
             self.module_ = self.init_hook(self.module_) or self.module_
@@ -90,21 +105,52 @@ class TrainingNet(NeuralNet):
         return self
 
     def set_optimizer_settings(self, optimizer, lr, optimizer_kwargs, block_lrs=None):
-        """Apply new optimizer settings, keeping its state when the class is the same.
+        """Apply changed optimizer settings, keeping the optimizer's state.
 
-        ``block_lrs`` maps a block name to its own learning rate (param groups
-        tagged with ``'block'``).
+        Only what changed since the last call is written into the param
+        groups, so a learning rate that a scheduler has moved stays where it
+        is unless ``lr`` itself changed; a setting removed from
+        ``optimizer_kwargs`` returns to the optimizer's default. A new
+        optimizer class starts a new optimizer. ``block_lrs`` maps a block
+        name to its own learning rate (param groups tagged ``'block'``).
         """
         block_lrs = block_lrs or {}
-        self.lr = lr
+        before = getattr(self, "applied_settings_", None)
+        now = {"lr": lr, "kwargs": dict(optimizer_kwargs), "blocks": dict(block_lrs)}
+        if before is None:  # settings as built
+            before = {"lr": self.lr, "kwargs": dict(self.get_params_for("optimizer")),
+                      "blocks": {g["block"]: g["lr"] for g in self.optimizer_.param_groups
+                                 if "block" in g}}
+            before["kwargs"].pop("param_groups", None)
         for key, value in optimizer_kwargs.items():
             setattr(self, f"optimizer__{key}", value)
         if optimizer is not self.optimizer:
             self.optimizer = optimizer
+            self.lr = lr
             self.initialize_optimizer()
+            for group in self.optimizer_.param_groups:
+                group["lr"] = block_lrs.get(group.get("block"), lr)
+            self.applied_settings_ = now
+            return
+        defaults = {name: p.default for name, p in
+                    inspect.signature(optimizer).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        changed = {k: v for k, v in optimizer_kwargs.items()
+                   if k not in before["kwargs"] or not _equal(before["kwargs"][k], v)}
+        changed.update({k: defaults[k] for k in before["kwargs"]
+                        if k not in optimizer_kwargs and k in defaults})
+        for key in before["kwargs"]:
+            if key not in optimizer_kwargs and hasattr(self, f"optimizer__{key}"):
+                delattr(self, f"optimizer__{key}")
+        self.lr = lr
         for group in self.optimizer_.param_groups:
-            group["lr"] = block_lrs.get(group.get("block"), lr)
-            group.update(optimizer_kwargs)
+            block = group.get("block")
+            new = block_lrs.get(block, lr)
+            old = before["blocks"].get(block, before["lr"])
+            if new != old:
+                group["lr"] = new
+            group.update(changed)
+        self.applied_settings_ = now
 
     def _set_training(self, training=True):
         # skorch switches the mode before every batch; walking the module tree
@@ -112,6 +158,9 @@ class TrainingNet(NeuralNet):
         if getattr(self, "module_", None) is not None and self.module_.training == training:
             return
         super()._set_training(training)
+        if training:
+            for name in getattr(self, "frozen_norms_", ()):
+                self.module_.get_submodule(name).eval()
 
     def __setstate__(self, state):
         # a model fitted on a GPU loads on a CPU-only machine, quietly on the CPU
@@ -208,7 +257,7 @@ class TrainingNet(NeuralNet):
             lock = rng = _nothing()
         with lock, rng, torch_threads(worker_threads()), use_generator(self.dropout_generator_):
             try:
-                self.notify("on_train_begin", X=dataset, y=None)
+                self._notify_train_begin(dataset)
                 with _watch_ctrl_c() as ctrl_c:
                     try:
                         self.fit_loop(dataset, None, epochs=epochs)
@@ -221,6 +270,20 @@ class TrainingNet(NeuralNet):
             finally:
                 del self.shuffle_generator_, self.dropout_generator_, self._seed_global_
         return self
+
+    def _notify_train_begin(self, dataset):
+        # skorch's LRScheduler rebuilds its scheduler at every train begin,
+        # stepping it once more; continuing training must not: keep the
+        # schedulers' state and the learning rates they set
+        schedulers = [(cb, cb.lr_scheduler_.state_dict()) for _, cb in self.callbacks_
+                      if getattr(cb, "lr_scheduler_", None) is not None]
+        lrs = [group["lr"] for group in self.optimizer_.param_groups]
+        self.notify("on_train_begin", X=dataset, y=None)
+        if schedulers:
+            for group, lr in zip(self.optimizer_.param_groups, lrs):
+                group["lr"] = lr
+            for cb, state in schedulers:
+                cb.lr_scheduler_.load_state_dict(state)
 
     # ---------------------------------------------------------------- prediction
     def predict_proba(self, X):
@@ -238,8 +301,10 @@ class TrainingNet(NeuralNet):
 
     def predict(self, X):
         """Predictions comparable with the training targets (for skorch scorers)."""
-        proba = torch.as_tensor(self.predict_proba(X))
-        return self.criterion_.decode(proba).numpy()
+        proba = self.predict_proba(X)
+        proba = (tuple(torch.as_tensor(p) for p in proba) if isinstance(proba, list)
+                 else torch.as_tensor(proba))
+        return np.asarray(self.criterion_.decode(proba))
 
     def predict_raw(self, X, embed=False, chunk=None):
         """Network output (or with ``embed``, penultimate features) as float64 numpy.

@@ -140,7 +140,11 @@ class MultiTaskObjective(Objective):
                                  f"list of one weight per task, got {weighting!r}.")
             weights = torch.ones(len(tasks))
         else:
-            weights = torch.as_tensor([float(w) for w in weighting])
+            try:
+                weights = torch.as_tensor([float(w) for w in weighting])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"task_weights must hold numbers, one per task, got "
+                                 f"{list(weighting)!r}.") from exc
             if len(weights) != len(tasks) or not torch.isfinite(weights).all() or (weights < 0).any():
                 raise ValueError(f"task_weights must hold {len(tasks)} finite, non-negative "
                                  f"weights (one per task), got {list(weighting)!r}.")
@@ -176,12 +180,20 @@ class MultiTaskObjective(Objective):
     def output_transform(self, outputs):
         return tuple(task.output_transform(out) for task, out in zip(self.tasks, outputs))
 
+    def decode(self, transformed):
+        """``(B, T)``: each task's decoded prediction (class index or value)."""
+        columns = [task.decode(out).reshape(len(out), -1)[:, 0].to(torch.float64)
+                   for task, out in zip(self.tasks, transformed)]
+        return torch.stack(columns, dim=1)
+
     def backward(self, loss, module):
         if self.weighting != "pcgrad":
             return super().backward(loss, module)
         shared = [p for name, p in module.named_parameters()
                   if name.startswith("trunk.") and p.requires_grad]
         losses = self.__dict__.pop("_pending")
+        if not shared:  # a frozen trunk: nothing to project
+            return loss.backward()
         grads = [torch.autograd.grad(L, shared, retain_graph=True, allow_unused=True)
                  for L in losses]
         flat = torch.stack([torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()

@@ -61,6 +61,10 @@ class _BaseMultiTask(BaseNeuralEstimator):
     # ------------------------------------------------------------ network
     def _network_kwargs(self):
         params = dict(self.trunk_params or {})
+        reserved = {"input_shape", "n_outputs", "n_features"} & set(params)
+        if reserved:
+            raise ValueError(f"trunk_params cannot set {sorted(reserved)}: the estimator sets "
+                             "them from the data (pass input_shape to the estimator).")
         if isinstance(self.trunk, str):
             backbone = _TRUNKS[self.trunk]
             if self.trunk == "rnn":
@@ -139,6 +143,11 @@ class _BaseMultiTask(BaseNeuralEstimator):
                 raise ValueError(f"Task {name!r} needs labels of at least 2 classes, got "
                                  f"{task_classes.tolist()}.")
             self._classes.append(task_classes)
+        elif classes is not None:
+            given = np.asarray(classes[t] if self._y_ndim > 1 else classes)
+            if not np.array_equal(np.unique(given), self._classes[t]):
+                raise ValueError(f"classes for task {name!r} ({given.tolist()}) differ from "
+                                 f"the classes of the first call {self._classes[t].tolist()}.")
         task_classes = self._classes[t]
         unseen = ~np.isin(values, task_classes)
         if unseen.any():
@@ -159,12 +168,20 @@ class _BaseMultiTask(BaseNeuralEstimator):
                 w = None
             mean = np.average(values, weights=w)
             scale = np.sqrt(np.average((values - mean) ** 2, weights=w))
-            if not (np.isfinite(mean) and np.isfinite(scale)):
-                raise ValueError(f"Task {name!r}: the targets cannot be standardised "
-                                 "(overflow); rescale them.")
+            spread = np.ptp(values) if len(values) else 0.0
+            if not (np.isfinite(mean) and np.isfinite(scale)) or (scale == 0 and spread > 0):
+                raise ValueError(f"Task {name!r}: the targets cannot be standardised in "
+                                 "float64 (their mean or spread overflows or vanishes); "
+                                 "rescale them.")
             self._y_mean[t], self._y_scale[t] = mean, (scale if scale > 0 else 1.0)
             self._classes.append(None)
-        return (values - self._y_mean[t]) / self._y_scale[t]
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (values - self._y_mean[t]) / self._y_scale[t]
+        if len(z) and (not np.isfinite(z).all() or np.abs(z).max() > np.finfo(self._np_dtype).max):
+            raise ValueError(f"Task {name!r} has targets up to {np.abs(values).max():.3g}, which "
+                             "overflow once standardised with the scale of the first fit. "
+                             "Rescale them consistently across calls.")
+        return z
 
     # ------------------------------------------------------------ prediction
     def _task_outputs(self, X):
@@ -220,6 +237,9 @@ class _BaseMultiTask(BaseNeuralEstimator):
         scores = []
         for t, kind in enumerate(self._task_kinds_):
             keep = ~missing[:, t]
+            if not keep.any():  # no label for this task: no score
+                scores.append(np.nan)
+                continue
             w = None if sample_weight is None else np.asarray(sample_weight)[keep]
             truth, guess = _natural(Y[keep, t]), _natural(pred[keep, t])
             if kind == "classification":
@@ -241,8 +261,14 @@ def _natural(column):
 
 
 def _missing(Y, missing_label):
-    """Boolean mask of missing labels: NaN, None, or ``missing_label``."""
-    if Y.dtype.kind == "f":
+    """Boolean mask of missing labels: NaN, None, pandas' NA, or ``missing_label``."""
+    try:
+        import pandas as pd
+    except ImportError:
+        pd = None
+    if pd is not None:
+        mask = np.asarray(pd.isna(Y), dtype=bool)
+    elif Y.dtype.kind == "f":
         mask = np.isnan(Y)
     elif Y.dtype.kind == "O":
         mask = np.vectorize(lambda v: v is None or (isinstance(v, float) and np.isnan(v)),

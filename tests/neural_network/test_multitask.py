@@ -183,3 +183,39 @@ def test_partial_fit_warm_start_and_exact_resumption(tasks):
         steps.partial_fit(X, Y)
     state_a, state_b = once.net_.module_.state_dict(), steps.net_.module_.state_dict()
     assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+
+
+def test_warm_start_with_changed_task_setup_raises(tasks):
+    X, Y = tasks
+    clf = _clf(max_epochs=1, warm_start=True).fit(X, Y)
+    with pytest.raises(ValueError, match="task_weights.*warm_start=False"):
+        clf.set_params(task_weights=[1.0, 0.0, 0.0]).fit(X, Y)
+
+
+def test_epoch_scoring_and_frozen_pcgrad(tasks):
+    from skorch.callbacks import EpochScoring
+
+    X, Y = tasks
+    clf = _clf(max_epochs=2, callbacks=[EpochScoring(
+        lambda net, X, y: float((net.predict(X)[:, 1] == np.asarray(y)[:, 1]).mean()),
+        on_train=True, name="parity_acc")]).fit(X, Y)
+    assert 0 <= clf.history_[-1, "parity_acc"] <= 1
+    frozen = _clf(max_epochs=2, task_weights="pcgrad", freeze="trunk").fit(X, Y)
+    assert frozen.n_iter_ == 2
+
+
+def test_pandas_na_and_bad_regression_targets(tasks):
+    X, Y = tasks
+    labels = pd.DataFrame({"digit": Y[:, 0], "parity": pd.array(
+        np.where(Y[:, 1] == 1, "odd", "even"), dtype="string")})
+    labels.loc[::4, "parity"] = pd.NA
+    clf = _clf(max_epochs=2).fit(X, labels)
+    assert list(clf.classes_[1]) == ["even", "odd"]
+    rng = np.random.RandomState(0)
+    with pytest.raises(ValueError, match="cannot be standardised"):
+        fast_instance(MultiTaskRegressor, trunk="mlp", max_epochs=1).fit(
+            X.reshape(len(X), -1), np.c_[rng.rand(len(X)) * 1e-310, rng.rand(len(X))])
+    with pytest.raises(ValueError, match="trunk_params cannot set"):
+        _clf(trunk_params={"n_outputs": 5}).fit(X, Y)
+    with pytest.raises(ValueError, match="task_weights must hold numbers"):
+        _clf(task_weights=["a", "b", "c"]).fit(X, Y)
