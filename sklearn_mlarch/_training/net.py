@@ -12,6 +12,7 @@ Lifecycle, each step its own method:
 3. ``predict_raw(X)`` returns the network output(s) as float64 numpy.
 """
 
+import functools
 import inspect
 import signal
 import threading
@@ -19,6 +20,8 @@ import threading
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.utils import TeeGenerator
 
 from ..networks.random import use_generator, uses_global_rng
 from ..utils._threads import torch_threads, worker_threads
@@ -33,6 +36,12 @@ DEVICE_DATA_BYTES = 2 * 2**30
 # torch builds modules from its global generator; seeding it must not
 # interleave with another thread doing the same
 _GLOBAL_RNG_LOCK = threading.RLock()
+
+
+@functools.lru_cache(maxsize=None)
+def _implements(cls, method_name):
+    """Whether a callback class overrides ``method_name`` (skorch's are no-ops)."""
+    return getattr(cls, method_name, None) is not getattr(Callback, method_name, None)
 
 
 class NetworkBuildError(ValueError):
@@ -186,6 +195,30 @@ class TrainingNet(NeuralNet):
         if sample_weight is not None:
             sample_weight = sample_weight.to(self.device, non_blocking=True)
         return self.criterion_(y_pred, y_true, sample_weight)
+
+    def notify(self, method_name, **cb_kwargs):
+        # skorch calls every callback for every event; most callbacks implement
+        # a few of them, and per-batch calls to no-op methods add up
+        getattr(self, method_name)(self, **cb_kwargs)
+        for cb in self._listeners(method_name):
+            getattr(cb, method_name)(self, **cb_kwargs)
+
+    def _listeners(self, method_name):
+        return [cb for _, cb in self.callbacks_ if _implements(type(cb), method_name)]
+
+    def train_step(self, batch, **fit_params):
+        # skorch wraps each step in a closure for optimizers that re-evaluate
+        # the loss (LBFGS); the others take one plain step
+        if isinstance(self.optimizer_, torch.optim.LBFGS):
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        if self._listeners("on_grad_computed"):
+            self.notify("on_grad_computed",
+                        named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                        batch=batch, training=True)
+        self._step_optimizer(None)
+        return step
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

@@ -90,6 +90,11 @@ class CrossEntropyObjective(Objective):
                                    y[:, None].expand(-1, output.shape[1]), reduction="none")
         return F.cross_entropy(output, y, reduction="none")
 
+    def forward(self, output, y, sample_weight=None):
+        if sample_weight is None and not self.member_axis:
+            return F.cross_entropy(output, y)  # the plain mean: one fused kernel
+        return super().forward(output, y, sample_weight)
+
     def output_transform(self, output):
         return torch.softmax(output, dim=-1)
 
