@@ -5,18 +5,19 @@ a fraction of a second. Estimators not listed here run with their defaults.
 """
 
 FAST_PARAMS = {
-    "CNNClassifier": dict(channels=(8,), hidden_sizes=(16,), max_epochs=40, lr=1e-2,
+    "CNNClassifier": dict(channels=(8,), hidden_sizes=(16,), max_epochs=30, lr=1e-2,
                           batch_size=32, dropout=0.0),
-    "CNNRegressor": dict(channels=(8,), hidden_sizes=(16,), max_epochs=40, lr=1e-2,
+    "CNNRegressor": dict(channels=(8,), hidden_sizes=(16,), max_epochs=30, lr=1e-2,
                          batch_size=32, dropout=0.0),
     "DeepEnsembleClassifier": dict(n_members=3, channels=(8,), hidden_sizes=(16,),
-                                   max_epochs=40, lr=1e-2, batch_size=32, dropout=0.0),
-    "RNNClassifier": dict(hidden_size=16, max_epochs=40, lr=1e-2, batch_size=32),
+                                   max_epochs=30, lr=1e-2, batch_size=32, dropout=0.0),
+    "RNNClassifier": dict(hidden_size=16, max_epochs=30, lr=1e-2, batch_size=32),
+    # the recurrent regressor needs more steps for check_regressors_train
     "RNNRegressor": dict(hidden_size=16, max_epochs=40, lr=1e-2, batch_size=32),
     "MultiTaskClassifier": dict(trunk_params=dict(channels=(8,), hidden_sizes=(16,)),
-                                max_epochs=40, lr=1e-2, batch_size=32),
+                                max_epochs=30, lr=1e-2, batch_size=32),
     "MultiTaskRegressor": dict(trunk_params=dict(channels=(8,), hidden_sizes=(16,)),
-                               max_epochs=40, lr=1e-2, batch_size=32),
+                               max_epochs=30, lr=1e-2, batch_size=32),
 }
 
 
@@ -29,9 +30,9 @@ def _fast_network_features():
 def _fast_hyperband():
     from ..neural_network import CNNClassifier
 
-    cnn = CNNClassifier(**{**FAST_PARAMS["CNNClassifier"], "max_epochs": 30}, random_state=0)
-    return dict(estimator=cnn, param_distributions={"lr": [1e-2, 2e-2, 3e-2]},
-                min_resource=10, max_resource=30, cv=2)
+    cnn = CNNClassifier(**{**FAST_PARAMS["CNNClassifier"], "max_epochs": 16}, random_state=0)
+    return dict(estimator=cnn, param_distributions={"lr": [2e-2, 3e-2]},
+                min_resource=8, max_resource=16, eta=2, cv=2)
 
 
 _FAST_META = {"NetworkFeatures": _fast_network_features, "HyperbandSearchCV": _fast_hyperband}
