@@ -540,6 +540,37 @@ def _check_partial_fit(estimator):
             "set early_stopping=False.")
 
 
+def target_scaling(y2, sample_weight, what):
+    """Weighted mean and scale of each column of ``y2`` for standardised targets.
+
+    Standardised targets make one learning rate fit any target scale;
+    weighted statistics keep a weight-k sample equal to k copies. Raises,
+    naming ``what``, when they overflow or vanish in float64.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.average(y2, axis=0, weights=sample_weight)
+        scale = np.sqrt(np.average((y2 - mean) ** 2, axis=0, weights=sample_weight))
+    spread = np.ptp(y2, axis=0)
+    bad = ~np.isfinite(mean) | ~np.isfinite(scale) | ((scale == 0) & (spread > 0))
+    if bad.any():
+        raise ValueError(
+            f"{what} cannot be standardised in float64 (values from {y2.min():.3g} to "
+            f"{y2.max():.3g}: their mean or spread overflows or vanishes). Rescale "
+            f"{what}, e.g. divide by a power of 10, or use TransformedTargetRegressor.")
+    return mean, np.where(scale > 0, scale, 1.0)
+
+
+def standardise(y2, mean, scale, dtype, what):
+    """``(y2 - mean) / scale``, raising (naming ``what``) when it overflows ``dtype``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = (y2 - mean) / scale
+    if z.size and (not np.isfinite(z).all() or np.abs(z).max() > np.finfo(dtype).max):
+        raise ValueError(
+            f"{what} has values up to {np.abs(y2).max():.3g}, which overflow once standardised "
+            "with the scale of the first fit. Rescale it consistently across calls.")
+    return z
+
+
 def softmax(logits, axis):
     """Numerically stable softmax of a float64 array along ``axis``."""
     logits = logits - logits.max(axis=axis, keepdims=True)
@@ -658,30 +689,12 @@ class NeuralRegressorMixin:
         y2 = y.reshape(len(y), -1)
         if reset:
             self._y_ndim = y.ndim
-            # Standardised targets make one learning rate fit any target scale.
-            # Weighted statistics keep a weight-k sample equal to k copies.
-            with np.errstate(over="ignore", invalid="ignore"):
-                self._y_mean = np.average(y2, axis=0, weights=sample_weight)
-                scale = np.sqrt(np.average((y2 - self._y_mean) ** 2, axis=0,
-                                           weights=sample_weight))
-            self._y_scale = np.where(scale > 0, scale, 1.0)
-            spread = np.ptp(y2, axis=0)
-            bad = ~np.isfinite(self._y_mean) | ~np.isfinite(scale) | ((scale == 0) & (spread > 0))
-            if bad.any():
-                raise ValueError(
-                    f"y cannot be standardised in float64 (values from {y2.min():.3g} to "
-                    f"{y2.max():.3g}: their mean or spread overflows or vanishes). Rescale "
-                    "y, e.g. divide by a power of 10, or use TransformedTargetRegressor.")
+            self._y_mean, self._y_scale = target_scaling(y2, sample_weight, "y")
         elif y2.shape[1] != len(self._y_mean):
             raise ValueError(f"y has {y2.shape[1]} outputs but the estimator was fitted "
                              f"with {len(self._y_mean)}.")
         self._n_outputs = y2.shape[1]
-        with np.errstate(over="ignore", invalid="ignore"):
-            z = (y2 - self._y_mean) / self._y_scale
-        if not np.isfinite(z).all() or np.abs(z).max() > np.finfo(self._np_dtype).max:
-            raise ValueError(
-                f"y has values up to {np.abs(y2).max():.3g}, which overflow once standardised "
-                "with the scale of the first fit. Rescale y consistently across calls.")
+        z = standardise(y2, self._y_mean, self._y_scale, self._np_dtype, "y")
         return z.astype(self._np_dtype)
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -16,7 +16,8 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._training import CrossEntropyObjective, MultiTaskObjective, SquaredErrorObjective
-from ..base import BaseNeuralEstimator, _check_partial_fit, _fit_context, softmax
+from ..base import (BaseNeuralEstimator, _check_partial_fit, _fit_context, softmax,
+                    standardise, target_scaling)
 from ..networks import CNNNetwork, MLPNetwork, MultiTaskNetwork, RNNNetwork
 from ._docs import fill_doc
 
@@ -162,26 +163,15 @@ class _BaseMultiTask(BaseNeuralEstimator):
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Task {name!r} is a regression task but its targets are not "
                              f"numbers: {exc}.") from exc
+        what = f"Task {name!r}'s targets"
         if reset:
             w = None if sample_weight is None else sample_weight[labelled]
             if w is not None and not w.sum() > 0:
                 w = None
-            mean = np.average(values, weights=w)
-            scale = np.sqrt(np.average((values - mean) ** 2, weights=w))
-            spread = np.ptp(values) if len(values) else 0.0
-            if not (np.isfinite(mean) and np.isfinite(scale)) or (scale == 0 and spread > 0):
-                raise ValueError(f"Task {name!r}: the targets cannot be standardised in "
-                                 "float64 (their mean or spread overflows or vanishes); "
-                                 "rescale them.")
-            self._y_mean[t], self._y_scale[t] = mean, (scale if scale > 0 else 1.0)
+            mean, scale = target_scaling(values[:, None], w, what)
+            self._y_mean[t], self._y_scale[t] = mean[0], scale[0]
             self._classes.append(None)
-        with np.errstate(over="ignore", invalid="ignore"):
-            z = (values - self._y_mean[t]) / self._y_scale[t]
-        if len(z) and (not np.isfinite(z).all() or np.abs(z).max() > np.finfo(self._np_dtype).max):
-            raise ValueError(f"Task {name!r} has targets up to {np.abs(values).max():.3g}, which "
-                             "overflow once standardised with the scale of the first fit. "
-                             "Rescale them consistently across calls.")
-        return z
+        return standardise(values, self._y_mean[t], self._y_scale[t], self._np_dtype, what)
 
     # ------------------------------------------------------------ prediction
     def _task_outputs(self, X):
