@@ -17,6 +17,8 @@ _LAZY = {
     "MultiTaskRegressor": "sklearn_mlarch.neural_network",
     "DeepEnsembleClassifier": "sklearn_mlarch.ensemble",
     "HyperbandSearchCV": "sklearn_mlarch.model_selection",
+    "MAMLClassifier": "sklearn_mlarch.meta_learning",
+    "MAMLRegressor": "sklearn_mlarch.meta_learning",
     "save_model": "sklearn_mlarch.persistence",
     "load_model": "sklearn_mlarch.persistence",
 }

@@ -32,7 +32,9 @@ def source_state(init_from):
             f"init_from must be a fitted estimator of sklearn_mlarch or the path of a model "
             f"saved with sklearn_mlarch.save_model, got {init_from!r}"
             + (" (not fitted: call fit first)." if hasattr(init_from, "get_params") else "."))
-    state = {k: v.detach().cpu().clone() for k, v in net.module_.state_dict().items()}
+    module = net.module_
+    module = getattr(module, "network", module)  # a meta-learner's network, out of its inner loop
+    state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
     return state, _classes_of(init_from)
 
 

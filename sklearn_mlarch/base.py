@@ -292,6 +292,15 @@ class BaseNeuralEstimator(BaseEstimator):
         return callbacks
 
     _network_hint = "Check the architecture parameters."
+    _applied_on_warm_start = _APPLIED_ON_WARM_START
+
+    def _engine_settings(self):
+        """``(lr, max_epochs, batch_size)`` of the engine; -1 is the full batch.
+
+        Estimators whose parameters name these differently (meta-learning:
+        ``meta_lr``, ``n_meta_iter``, ``meta_batch_size``) override it.
+        """
+        return self.lr, self.max_epochs, -1 if self.batch_size == "full" else self.batch_size
 
     def _objective(self):
         raise NotImplementedError
@@ -309,9 +318,9 @@ class BaseNeuralEstimator(BaseEstimator):
         return LoadWeights(*source_state(self.init_from), target_classes=_classes_of(self))
 
     def _freeze_patterns(self):
-        freeze = self.freeze
+        freeze = getattr(self, "freeze", None)
         patterns = [freeze] if isinstance(freeze, str) else list(freeze or [])
-        if self.unfreeze_after is not None and not patterns:
+        if getattr(self, "unfreeze_after", None) is not None and not patterns:
             raise ValueError("unfreeze_after needs blocks to freeze: pass freeze, e.g. "
                              "freeze='trunk'.")
         bad = [p for p in patterns if not isinstance(p, str)]
@@ -320,21 +329,23 @@ class BaseNeuralEstimator(BaseEstimator):
         return patterns
 
     def _block_lrs(self):
-        return {} if self.trunk_lr is None else {"trunk": self.trunk_lr}
+        trunk_lr = getattr(self, "trunk_lr", None)
+        return {} if trunk_lr is None else {"trunk": trunk_lr}
 
     def _setup_signature(self):
         """What a warm start must find unchanged: architecture, targets, training setup."""
         params = {k: _frozen(v) for k, v in self.get_params(deep=False).items()
-                  if k not in _APPLIED_ON_WARM_START and k != "callbacks"}
-        params["trunk_lr given"] = self.trunk_lr is not None
+                  if k not in self._applied_on_warm_start and k != "callbacks"}
+        params["trunk_lr given"] = getattr(self, "trunk_lr", None) is not None
         return dict(network=self._network_class, params=params,
                     callbacks=list(self.callbacks or []))
 
     def _new_net(self, n_outputs, init_hook=None):
         optimizer, opt_kwargs = self._optimizer_settings()
+        lr, max_epochs, batch = self._engine_settings()
         callbacks = [("divergence_guard", DivergenceGuard())]
         train_split = None
-        if self.early_stopping:
+        if getattr(self, "early_stopping", False):
             train_split = HoldoutSplit(self.validation_fraction,
                                        stratify=self._stratify_validation,
                                        random_state=self._seed_)
@@ -356,9 +367,9 @@ class BaseNeuralEstimator(BaseEstimator):
             **{f"module__{k}": v for k, v in self._network_kwargs().items()},
             criterion=self._objective(),
             optimizer=optimizer,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=-1 if self.batch_size == "full" else self.batch_size,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch,
             train_split=train_split,
             callbacks=callbacks,
             verbose=self.verbose,
@@ -369,7 +380,7 @@ class BaseNeuralEstimator(BaseEstimator):
             **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
         )
         try:
-            optimizer([torch.zeros(1, requires_grad=True)], lr=self.lr,
+            optimizer([torch.zeros(1, requires_grad=True)], lr=lr,
                       **{k: v for k, v in opt_kwargs.items() if k != "param_groups"})
         except (TypeError, ValueError) as exc:
             raise ValueError(f"The optimizer {optimizer.__name__} rejected its settings "
@@ -379,7 +390,6 @@ class BaseNeuralEstimator(BaseEstimator):
         except NetworkBuildError as exc:
             raise ValueError(f"{type(self).__name__} could not build its network: "
                              f"{exc.__cause__}. {self._network_hint}") from exc
-        batch = -1 if self.batch_size == "full" else self.batch_size
         if batch == 1 and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
                               for m in net.module_.modules()):
             raise ValueError("batch_size=1 with batch normalisation: a batch of one sample has "
@@ -408,9 +418,8 @@ class BaseNeuralEstimator(BaseEstimator):
                 "a new network with the new settings.")
         net = copy.deepcopy(self.net_)
         optimizer, opt_kwargs = self._optimizer_settings()
-        net.set_optimizer_settings(optimizer, self.lr, opt_kwargs, self._block_lrs())
-        net.max_epochs = self.max_epochs
-        net.batch_size = -1 if self.batch_size == "full" else self.batch_size
+        lr, net.max_epochs, net.batch_size = self._engine_settings()
+        net.set_optimizer_settings(optimizer, lr, opt_kwargs, self._block_lrs())
         net.verbose = self.verbose
         return net
 

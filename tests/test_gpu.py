@@ -70,3 +70,16 @@ def test_gpu_model_saved_and_pickled_loads_on_the_cpu(blobs, tmp_path):
     assert_allclose(loaded.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
     unpickled = pickle.loads(pickle.dumps(clf))
     assert_array_equal(unpickled.predict(X), clf.predict(X))
+
+
+def test_maml_on_the_gpu():
+    from sklearn_mlarch import MAMLRegressor
+    from sklearn_mlarch.datasets import SinusoidTasks
+
+    tasks = SinusoidTasks()
+    X, y, _ = tasks.make_tasks(1, 20, random_state=1)
+    gpu = fast_instance(MAMLRegressor, device="cuda").fit(tasks)
+    cpu = fast_instance(MAMLRegressor, device="cpu").fit(tasks)
+    assert next(gpu.net_.module_.parameters()).is_cuda
+    assert_allclose(gpu.adapt(X[:10], y[:10]).predict(X), cpu.adapt(X[:10], y[:10]).predict(X),
+                    rtol=1e-3, atol=1e-3)

@@ -23,7 +23,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.utils import TeeGenerator
 
-from ..networks.random import use_generator, uses_global_rng
+from ..networks.random import Dropout, use_generator, uses_global_rng
 from ..utils._threads import torch_threads, worker_threads
 from .data import ArrayDataset, BatchIterator
 from .objectives import Objective
@@ -179,11 +179,13 @@ class TrainingNet(NeuralNet):
 
     # -------------------------------------------------------------------- data
     def get_dataset(self, X, y=None):
-        if isinstance(X, ArrayDataset):
+        if isinstance(X, ArrayDataset) or hasattr(X, "make_iterator"):
             return X
         return ArrayDataset(X, y)
 
     def get_iterator(self, dataset, training=False):
+        if hasattr(dataset, "make_iterator"):  # a sampler of meta-batches (episodes.py)
+            return dataset.make_iterator(self)
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
         return BatchIterator(dataset, batch_size, shuffle=training,
                              generator=getattr(self, "shuffle_generator_", None),
@@ -271,8 +273,9 @@ class TrainingNet(NeuralNet):
 
         Shuffling and dropout draw from the net's own generators; only a
         module that draws from torch's global generator (torch's own dropout
-        layers) trains under a process-wide lock with that generator seeded
-        and restored afterwards. Either way fitting leaves the caller's
+        layers, and any dropout on a GPU, where the fused kernel is used)
+        trains under a process-wide lock with that generator seeded and
+        restored afterwards. Either way fitting leaves the caller's
         random numbers untouched and gives the same result in any thread.
         """
         if not self.initialized_:
@@ -282,13 +285,20 @@ class TrainingNet(NeuralNet):
             dataset = dataset.to(self.device)
         self.shuffle_generator_ = torch.Generator()
         self.dropout_generator_ = torch.Generator(device=self.device if cuda else "cpu")
-        self._seed_global_ = uses_global_rng(self.module_)
+        # on a GPU, torch's fused dropout kernel costs a fraction of a mask
+        # drawn from a generator (several kernel launches per layer): the
+        # package's Dropout then uses it, drawing from the device's global
+        # generator, seeded per epoch under the lock like any global-RNG layer
+        native_dropout = cuda and any(isinstance(m, Dropout) and m.p > 0
+                                      for m in self.module_.modules())
+        self._seed_global_ = uses_global_rng(self.module_) or native_dropout
         if self._seed_global_:
             lock = _GLOBAL_RNG_LOCK
             rng = torch.random.fork_rng(devices=[torch.cuda.current_device()] if cuda else [])
         else:
             lock = rng = _nothing()
-        with lock, rng, torch_threads(worker_threads()), use_generator(self.dropout_generator_):
+        masks = _nothing() if native_dropout else use_generator(self.dropout_generator_)
+        with lock, rng, torch_threads(worker_threads()), masks:
             try:
                 self._notify_train_begin(dataset)
                 with _watch_ctrl_c() as ctrl_c:

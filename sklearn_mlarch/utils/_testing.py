@@ -18,6 +18,10 @@ FAST_PARAMS = {
                                 max_epochs=30, lr=1e-2, batch_size=32),
     "MultiTaskRegressor": dict(trunk_params=dict(channels=(8,), hidden_sizes=(16,)),
                                max_epochs=30, lr=1e-2, batch_size=32),
+    "MAMLRegressor": dict(network_params=dict(hidden_sizes=(16,)), n_meta_iter=40, k_shot=5,
+                          n_query=5, meta_batch_size=4, meta_lr=1e-2),
+    "MAMLClassifier": dict(network_params=dict(hidden_sizes=(16,)), n_meta_iter=40, k_shot=2,
+                           n_query=2, meta_batch_size=4, meta_lr=1e-2),
 }
 
 

@@ -1,0 +1,170 @@
+"""Meta-batches of few-shot tasks, sampled on the fly for the training engine.
+
+A sampler draws ``T`` tasks at a time, each a support set (to adapt on) and
+a query set (to score the adapted network on), as tensors with a leading
+task axis. Three sources:
+
+- :class:`TaskFamilySampler`: a generator of task families such as
+  :class:`sklearn_mlarch.datasets.SinusoidTasks`;
+- :class:`GroupSampler`: rows of ``X, y`` grouped into tasks by ``groups``;
+- :class:`EpisodeSampler`: N-way K-shot classification episodes from the
+  classes of ``y``, with the N classes in a random order (labels 0..N-1).
+
+Meta-iteration ``i`` draws from a generator seeded by ``(seed, i)`` alone,
+so ``k`` meta-iterations then ``m`` more draw the same tasks as ``k + m``
+at once, however the engine splits them into epochs. Everything is
+vectorised: one meta-batch is a handful of tensor operations.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from .data import Batch
+
+#: meta-iterations per engine epoch (one row of the history, one log line)
+ITERATIONS_PER_EPOCH = 100
+
+
+def _seed(seed, iteration):
+    return int(np.random.SeedSequence([int(seed), int(iteration), 3]).generate_state(1)[0])
+
+
+def _padded_index(codes, n_codes):
+    """``(n_codes, max_count)`` row indices of each code, padded with -1, and counts."""
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=n_codes)
+    table = np.full((n_codes, max(counts.max(initial=1), 1)), -1, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    for c in range(n_codes):
+        table[c, :counts[c]] = order[starts[c]:starts[c] + counts[c]]
+    return torch.as_tensor(table), torch.as_tensor(counts)
+
+
+def _random_rows(table, counts, which, n, generator):
+    """``n`` distinct rows, drawn at random, of each code in ``which`` (any shape)."""
+    rows, lengths = table[which], counts[which]
+    keys = torch.rand(rows.shape, generator=generator)
+    keys = keys.masked_fill(torch.arange(rows.shape[-1]) >= lengths[..., None], 2.0)
+    picked = keys.argsort(dim=-1)[..., :n]
+    return rows.gather(-1, picked)
+
+
+class _Sampler:
+    """Base: meta-batches for the engine, positioned at a global meta-iteration."""
+
+    device = "cpu"
+
+    def __init__(self, n_support, n_query, start=0, n_iterations=1):
+        self.n_support = n_support
+        self.n_query = n_query
+        self.position = start
+        self.stop = start + n_iterations
+
+    def epochs(self):
+        """How many engine epochs cover the remaining meta-iterations."""
+        return max(1, math.ceil((self.stop - self.position) / ITERATIONS_PER_EPOCH))
+
+    def sample(self, n_tasks, generator):
+        """``(support_X, support_y, query_X, query_y)`` of ``n_tasks`` tasks."""
+        raise NotImplementedError
+
+    def make_iterator(self, net):
+        return _MetaBatches(self, net.batch_size, net.seed)
+
+    def nbytes(self):
+        return 0
+
+    def to(self, device):
+        self.device = device
+        return self
+
+
+class _MetaBatches:
+    def __init__(self, sampler, n_tasks, seed):
+        self.sampler, self.n_tasks, self.seed = sampler, n_tasks, seed
+
+    def __len__(self):
+        return min(ITERATIONS_PER_EPOCH, self.sampler.stop - self.sampler.position)
+
+    def __iter__(self):
+        s = self.sampler
+        generator = torch.Generator()
+        for _ in range(len(self)):
+            generator.manual_seed(_seed(self.seed, s.position))
+            Xs, ys, Xq, yq = (t.to(s.device, non_blocking=True)
+                              for t in s.sample(self.n_tasks, generator))
+            s.position += 1
+            yield Batch(Episodes(support_X=Xs, support_y=ys, query_X=Xq),
+                        yq.reshape(-1, *yq.shape[2:]))
+
+
+class Episodes(dict):
+    """The inputs of a meta-batch; its length is the number of tasks."""
+
+    def __len__(self):
+        return len(self["support_X"])
+
+
+class TaskFamilySampler(_Sampler):
+    """Tasks drawn from a task family's ``sample(n_tasks, n_points, generator)``."""
+
+    def __init__(self, family, n_support, n_query, dtype, **kwargs):
+        super().__init__(n_support, n_query, **kwargs)
+        self.family, self.dtype = family, dtype
+
+    def sample(self, n_tasks, generator):
+        X, y = self.family.sample(n_tasks, self.n_support + self.n_query, generator)
+        X, y = X.to(self.dtype), y.to(self.dtype)
+        k = self.n_support
+        return X[:, :k], y[:, :k], X[:, k:], y[:, k:]
+
+
+class GroupSampler(_Sampler):
+    """Tasks given as the groups of ``X, y``: each draw takes distinct rows of one group."""
+
+    def __init__(self, X, y, group_codes, n_groups, n_support, n_query, **kwargs):
+        super().__init__(n_support, n_query, **kwargs)
+        self.X, self.y = torch.as_tensor(X), torch.as_tensor(y)
+        self.table, self.counts = _padded_index(group_codes, n_groups)
+
+    def sample(self, n_tasks, generator):
+        tasks = torch.randint(len(self.counts), (n_tasks,), generator=generator)
+        rows = _random_rows(self.table, self.counts, tasks, self.n_support + self.n_query,
+                            generator)
+        X, y, k = self.X[rows], self.y[rows], self.n_support
+        return X[:, :k], y[:, :k], X[:, k:], y[:, k:]
+
+    def nbytes(self):
+        return self.X.element_size() * self.X.nelement()
+
+
+class EpisodeSampler(_Sampler):
+    """N-way K-shot episodes: N of the classes, in random order, K + Q rows of each.
+
+    ``n_support`` and ``n_query`` count rows per class.
+    """
+
+    def __init__(self, X, y_codes, n_classes, n_way, n_support, n_query, **kwargs):
+        super().__init__(n_support, n_query, **kwargs)
+        self.X = torch.as_tensor(X)
+        self.n_way = n_way
+        self.table, self.counts = _padded_index(y_codes, n_classes)
+
+    def sample(self, n_tasks, generator):
+        n_classes = len(self.counts)
+        classes = torch.rand(n_tasks, n_classes, generator=generator).argsort(1)[:, :self.n_way]
+        rows = _random_rows(self.table, self.counts, classes, self.n_support + self.n_query,
+                            generator)  # (T, N, K + Q)
+        labels = torch.arange(self.n_way)[None, :, None]
+        k = self.n_support
+
+        def flat(r):
+            X = self.X[r].reshape(n_tasks, -1, *self.X.shape[1:])
+            return X, labels.expand(n_tasks, -1, r.shape[-1]).reshape(n_tasks, -1)
+
+        return (*flat(rows[..., :k]), *flat(rows[..., k:]))
+
+    def nbytes(self):
+        return self.X.element_size() * self.X.nelement()

@@ -1,0 +1,813 @@
+"""MAML and first-order MAML as scikit-learn estimators.
+
+A meta-estimator learns an initialisation of a network from many small
+tasks; ``adapt(X_support, y_support)`` then takes a few gradient steps from
+it on a new task and returns an ordinary fitted estimator. Meta-training
+goes through the package's one training engine: the network is wrapped in
+:class:`~sklearn_mlarch._training.meta.MAMLModule`, whose forward adapts to
+each task of a meta-batch, and the engine's optimizer step is the
+meta-update.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
+from torch import nn
+from torch.func import functional_call
+
+from ..base import (_OPTIMIZERS, _DTYPES, BaseNeuralEstimator, _check_representable,
+                    _exclusive_fit, _restore_on_error, softmax)
+from .._training import CrossEntropyObjective, SquaredErrorObjective
+from .._training.episodes import EpisodeSampler, GroupSampler, TaskFamilySampler
+from .._training.meta import InnerLoop, MAMLModule
+from ..networks import CNNNetwork, MLPNetwork, RNNNetwork
+from ..networks.multitask import MultiTaskNetwork
+
+_NETWORKS = {"mlp": MLPNetwork, "cnn": CNNNetwork, "rnn": RNNNetwork}
+# built-in architectures sized for few-shot learning: the MAML paper's
+# 40-40 MLP; convolutions without batch norm or dropout (refused in MAML)
+_DEFAULT_NETWORK_PARAMS = {
+    "mlp": dict(hidden_sizes=(40, 40)),
+    "cnn": dict(channels=(32, 32), hidden_sizes=(), batch_norm=False, dropout=0.0),
+    "rnn": dict(cell="gru", hidden_size=32),
+}
+_APPLIED_ON_WARM_START = ("meta_lr", "weight_decay", "optimizer", "optimizer_kwargs",
+                          "n_meta_iter", "meta_batch_size", "verbose", "warm_start",
+                          "random_state", "init_from", "adapt_steps")
+
+
+class _TrunkAndHead(nn.Module):
+    """A user module as trunk, with a linear head sized for the outputs."""
+
+    def __init__(self, trunk, n_outputs, input_shape):
+        super().__init__()
+        net = MultiTaskNetwork(trunk, [n_outputs], input_shape=input_shape)
+        self.trunk, self.head = net.trunk, net.heads[0]
+
+    def embed(self, x):
+        return self.trunk(x)
+
+    def forward(self, x):
+        return self.head(self.trunk(x))
+
+
+def build_maml_module(n_outputs, network, network_params, input_shape, loss, inner_lr,
+                      inner_steps, first_order, shared_head=False):
+    """The meta-learned network, built from the estimator's parameters, in its inner loop."""
+    shared = n_outputs if shared_head else None
+    n_outputs = 1 if shared_head else n_outputs
+    if isinstance(network, nn.Module):
+        net = _TrunkAndHead(network, n_outputs, input_shape)
+    else:
+        kwargs = {**_DEFAULT_NETWORK_PARAMS[network], **network_params}
+        if network == "cnn":
+            kwargs["input_shape"] = input_shape
+            kwargs["channels_last"] = False  # no vmap rule for it
+        else:
+            kwargs["n_features"] = input_shape[-1]
+        net = _NETWORKS[network](n_outputs=n_outputs, **kwargs)
+    return MAMLModule(net, loss, inner_lr, inner_steps, first_order, shared)
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_task_family(X):
+    return callable(getattr(X, "sample", None)) and not hasattr(X, "shape")
+
+
+_MAML_PARAMS = """\
+    network : {'mlp', 'cnn', 'rnn'} or torch.nn.Module, default='mlp'
+        The network whose initialisation is meta-learned: the package's MLP
+        (``(n_features,)`` samples), CNN (``(C, L)`` or ``(C, H, W)``) or RNN
+        (``(T, F)``), or a torch module mapping a batch to features, to which
+        a linear head is added. Batch normalisation and dropout are refused:
+        they would mix tasks or make the inner steps random.
+    network_params : dict, default=None
+        Sizes of a built-in network, e.g. ``{'hidden_sizes': (40, 40)}`` (the
+        MLP default, as in the MAML paper), ``{'channels': (32, 32)}`` for
+        the CNN, ``{'cell': 'gru', 'hidden_size': 32}`` for the RNN.
+    input_shape : tuple of int, default=None
+        Shape of one sample; None takes an n-D ``X``'s own shape.
+    first_order : bool, default=False
+        False: MAML, differentiating through the inner loop (second order).
+        True: first-order MAML (FOMAML), treating inner gradients as
+        constants; faster, usually about as accurate.
+    inner_lr : float, default=%(inner_lr)s
+        Step size of the inner (adaptation) gradient steps.
+    inner_steps : int, default=1
+        Inner gradient steps per task during meta-training.
+    adapt_steps : int, default=None
+        Gradient steps taken by :meth:`adapt` (and to fit the estimator's own
+        training data for ``predict``); None takes ``inner_steps``.
+    k_shot : int, default=%(k_shot)s
+        Support rows per task (per class for the classifier) in meta-training.
+    n_query : int, default=%(n_query)s
+        Query rows per task (per class for the classifier) that the adapted
+        network is scored on in meta-training; capped at what the smallest
+        task (class) leaves after its support rows.
+    meta_lr : float, default=1e-3
+        Learning rate of the meta-optimizer.
+    meta_batch_size : int, default=%(meta_batch_size)s
+        Tasks per meta-iteration.
+    n_meta_iter : int, default=%(n_meta_iter)s
+        Meta-iterations trained by ``fit`` (with ``warm_start``, this many more).
+        The history has one row per 100 meta-iterations.
+    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'} or torch optimizer class, \
+default='adam'
+        Meta-optimizer.
+    optimizer_kwargs : dict, default=None
+        Extra meta-optimizer arguments.
+    weight_decay : float, default=0.0
+        L2 penalty of the meta-optimizer.
+    warm_start : bool, default=False
+        When True, ``fit`` continues meta-training from the current state; the
+        tasks drawn are the same as in one longer fit.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation and task sampling.
+    device : {'cpu', 'cuda', 'auto'} or torch.device, default='cpu'
+    dtype : {'float32', 'float64'}, default='float32'
+    verbose : int, default=0
+        Print the meta-loss every 100 meta-iterations when > 0.
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (an epoch is 100 meta-iterations).
+    init_from : fitted estimator or path, default=None
+        Start meta-training from the trunk of a fitted estimator of this
+        package (the same architecture), as in transfer learning."""
+
+_MAML_ATTRIBUTES = """\
+    n_features_in_ : int
+        Number of features of one sample.
+    input_shape_ : tuple of int
+        Shape of one sample as given to the network.
+    net_ : skorch.NeuralNet
+        The trained engine; ``net_.module_.network`` is the meta-learned network.
+    n_meta_iter_ : int
+        Meta-iterations trained in total.
+    n_iter_ : int
+        Engine epochs (of up to 100 meta-iterations) trained in total."""
+
+
+class _BaseMAML(BaseNeuralEstimator):
+    _parameter_constraints = {
+        "network": [StrOptions(set(_NETWORKS)), nn.Module],
+        "network_params": [None, dict],
+        "input_shape": [None, tuple, list],
+        "first_order": ["boolean"],
+        "inner_lr": [Interval(Real, 0, None, closed="neither")],
+        "inner_steps": [Interval(Integral, 1, None, closed="left")],
+        "adapt_steps": [None, Interval(Integral, 1, None, closed="left")],
+        "k_shot": [Interval(Integral, 1, None, closed="left")],
+        "n_query": [Interval(Integral, 1, None, closed="left")],
+        "meta_lr": [Interval(Real, 0, None, closed="neither")],
+        "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_meta_iter": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "optimizer_kwargs": [None, dict],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"cpu", "cuda", "auto"}), torch.device],
+        "dtype": [StrOptions(set(_DTYPES))],
+        "verbose": ["verbose"],
+        "callbacks": [None, list],
+        "init_from": "no_validation",
+    }
+    _network_class = staticmethod(build_maml_module)
+    _applied_on_warm_start = _APPLIED_ON_WARM_START
+    _network_hint = "Check network_params: it must hold sizes the network accepts."
+
+    # ---------------------------------------------------------------- network
+    def _engine_settings(self):
+        return self.meta_lr, 1, self.meta_batch_size  # epochs: set per fit by the sampler
+
+    def _network_kwargs(self):
+        params = dict(self.network_params or {})
+        reserved = {"input_shape", "n_outputs", "n_features"} & set(params)
+        if reserved:
+            raise ValueError(f"network_params cannot set {sorted(reserved)}: the estimator "
+                             "sets them from the data (pass input_shape to the estimator).")
+        return dict(network=self.network, network_params=params,
+                    input_shape=self.input_shape_, loss=self._loss, inner_lr=self.inner_lr,
+                    inner_steps=self.inner_steps, first_order=self.first_order,
+                    **self._head_kwargs())
+
+    def _head_kwargs(self):
+        return {}
+
+    def _default_input_shape(self, n_features):
+        return {"rnn": (n_features, 1), "cnn": (1, n_features)}.get(self.network, (n_features,))
+
+    def _check_input_shape(self, shape):
+        wanted = {"cnn": (2, 3), "rnn": (2,), "mlp": (1,)}.get(self.network)
+        if wanted is not None and len(shape) not in wanted:
+            raise ValueError(
+                f"network={self.network!r} takes samples of {' or '.join(map(str, wanted))} "
+                f"dimensions, but the sample shape is {shape}. Pass input_shape (e.g. "
+                "(1, 8, 8) for the CNN, (T, F) for the RNN) or flat rows for the MLP.")
+
+    def _init_hook(self):
+        hook = super()._init_hook()
+        if hook is None:
+            return None
+        return _OnNetwork(hook)
+
+    # ---------------------------------------------------------------- fitting
+    def _meta_train(self, X, y, groups):
+        with _exclusive_fit(self), _restore_on_error(self):
+            continuing = self.warm_start and hasattr(self, "net_")
+            family = _is_task_family(X)
+            if family:
+                if y is not None or groups is not None:
+                    raise ValueError("A task family (an object with a sample method) is "
+                                     "passed as X alone: fit(tasks), without y or groups.")
+                self._family_shapes(X, reset=not continuing)
+                data = None
+            else:
+                X, y_given = self._validate_X(X, y, reset=not continuing)
+                y = self._prepare_targets(y_given, reset=not continuing)
+                data = (X, y_given)
+            if not continuing:
+                self._seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+                net = self._new_net(self._n_outputs)
+                self._setup_signature_ = self._setup_signature()
+            else:
+                net = self._continued_net()
+            start = self.n_meta_iter_ if continuing else 0
+            sampler = (TaskFamilySampler(X, self.k_shot, self.n_query, net.dtype,
+                                         start=start, n_iterations=self.n_meta_iter)
+                       if family else self._sampler(X, y, groups, start))
+            net.train_epochs(sampler, sampler.epochs())
+            self.net_ = net
+            self.n_meta_iter_ = sampler.position
+            self.n_iter_ = len(net.history)
+            # the estimator itself predicts as adapted to its own training data
+            self.training_task_ = None if family else self._training_task(*data)
+        return self
+
+    def _family_shapes(self, family, reset):
+        X, y = family.sample(1, 2, torch.Generator().manual_seed(0))
+        shape, n_outputs = tuple(X.shape[2:]), int(y.shape[-1])
+        if reset:
+            self.input_shape_ = self._resolve_input_shape(int(np.prod(shape)), shape)
+            self.n_features_in_ = int(np.prod(shape))
+            self._y_ndim = 2
+            self._n_outputs = n_outputs
+        elif shape != tuple(self.input_shape_) or n_outputs != self._n_outputs:
+            raise ValueError(f"The task family gives samples of shape {shape} with "
+                             f"{n_outputs} outputs; the estimator was fitted on "
+                             f"{tuple(self.input_shape_)} with {self._n_outputs}.")
+
+    def _support_counts(self, codes, n_codes, what):
+        counts = np.bincount(codes, minlength=n_codes)
+        if counts.min() < self.k_shot + 1:
+            raise ValueError(
+                f"{what} {_plain(self._code_names[counts.argmin()])!r} has {counts.min()} rows, but "
+                f"k_shot={self.k_shot} support rows and at least 1 query row are needed per "
+                f"{what}. Give each {what} at least {self.k_shot + 1} rows or lower k_shot.")
+        return min(self.n_query, int(counts.min()) - self.k_shot)
+
+    # ------------------------------------------------------------- adaptation
+    def _inner_loop(self):
+        return self.net_.module_.inner_loop()
+
+    def _adapted_params(self, X, y, steps):
+        """Network parameters after ``steps`` gradient steps on ``(X, y)``, detached."""
+        module = self.net_.module_
+        device = self.net_.device
+        params = {k: v.detach() for k, v in module.network.named_parameters()}
+        buffers = dict(module.network.named_buffers())
+        X = torch.as_tensor(X, device=device)
+        y = torch.as_tensor(y, device=device)
+        with torch.no_grad():  # torch.func.grad still differentiates inside
+            return self._inner_loop().adapt(params, buffers, X, y, steps)
+
+    def _adapt_steps(self):
+        return self.adapt_steps if self.adapt_steps is not None else self.inner_steps
+
+    def _network_output(self, params, X):
+        """Output of the network with ``params`` on validated ``X``, as float64 numpy."""
+        network = self.net_.module_.network
+        was_training = network.training
+        network.eval()
+        try:
+            with torch.no_grad():
+                Xt = torch.as_tensor(X, device=self.net_.device)
+                out = torch.cat([functional_call(network, params, (Xt[i:i + 4096],))
+                                 for i in range(0, len(Xt), 4096)])
+        finally:
+            network.train(was_training)
+        return out.cpu().numpy().astype(np.float64)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+
+def _check_training_task(estimator):
+    check_is_fitted(estimator)
+    if estimator.training_task_ is None:
+        why = ("was meta-trained on a task family, so it has no training data of its own "
+               "to predict for" if not hasattr(estimator, "classes_") else
+               f"was trained on {len(estimator.classes_)} classes, more than its "
+               f"n_way={estimator.n_way_} outputs")
+        raise ValueError(
+            f"This {type(estimator).__name__} {why}. Adapt it to a task first: "
+            "est.adapt(X_support, y_support).predict(X).")
+    return estimator.training_task_
+
+
+class _OnNetwork:
+    """Apply a weight-loading hook to the network inside the inner-loop module."""
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __call__(self, module):
+        self.hook(module.network)
+        return module
+
+
+class MAMLRegressor(RegressorMixin, _BaseMAML):
+    __doc__ = """Model-agnostic meta-learning (MAML, FOMAML) for regression tasks.
+
+    Learns an initialisation of a network from which a few gradient steps
+    on a handful of points fit a new task (Finn, Abbeel and Levine, ICML
+    2017). Tasks are given as groups of rows (``fit(X, y, groups=task_ids)``)
+    or as a task family sampled on the fly (``fit(SinusoidTasks())``).
+    :meth:`adapt` returns a fitted regressor for a new task.
+
+    Targets are used as given (not standardised), as in the MAML paper: the
+    inner learning rate is relative to their scale.
+
+    Parameters
+    ----------
+%(params)s
+
+    Attributes
+    ----------
+%(attributes)s
+    training_task_ : AdaptedRegressor or None
+        The meta-learned network adapted to all of the training data, which
+        ``predict`` uses; None after fitting a task family.
+
+    See Also
+    --------
+    MAMLClassifier : few-shot classification.
+    sklearn_mlarch.datasets.SinusoidTasks : the paper's sinusoid task family.
+    evaluate_adaptation : mean score and 95 %% interval over many new tasks.
+
+    Examples
+    --------
+    >>> from sklearn_mlarch import MAMLRegressor
+    >>> from sklearn_mlarch.datasets import SinusoidTasks
+    >>> tasks = SinusoidTasks()
+    >>> maml = MAMLRegressor(n_meta_iter=20, random_state=0).fit(tasks)
+    >>> X, y, _ = tasks.make_tasks(n_tasks=1, n_points=10, random_state=1)
+    >>> model = maml.adapt(X, y)
+    >>> model.predict(X).shape
+    (10,)
+    """ % dict(params=_MAML_PARAMS % dict(inner_lr=0.01, k_shot=10, n_query=10,
+                                         meta_batch_size=25, n_meta_iter=1000),
+               attributes=_MAML_ATTRIBUTES)
+
+    _loss = "squared_error"
+    _multi_output_y = True
+    _y_numeric = True
+
+    def __init__(self, network="mlp", *, network_params=None, input_shape=None,
+                 first_order=False, inner_lr=0.01, inner_steps=1, adapt_steps=None, k_shot=10,
+                 n_query=10, meta_lr=1e-3, meta_batch_size=25, n_meta_iter=1000,
+                 optimizer="adam", optimizer_kwargs=None, weight_decay=0.0, warm_start=False,
+                 random_state=None, device="cpu", dtype="float32", verbose=0, callbacks=None,
+                 init_from=None):
+        self._store_params(locals())
+
+    def _objective(self):
+        return SquaredErrorObjective()
+
+    def _prepare_targets(self, y, reset):
+        y = np.asarray(y, dtype=np.float64)
+        _check_representable(y, self._np_dtype, "y")
+        if reset:
+            self._y_ndim = y.ndim
+            self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        elif (1 if y.ndim == 1 else y.shape[1]) != self._n_outputs:
+            raise ValueError(f"y has {1 if y.ndim == 1 else y.shape[1]} outputs but the "
+                             f"estimator was fitted with {self._n_outputs}.")
+        return y.reshape(len(y), -1).astype(self._np_dtype)
+
+    def _sampler(self, X, y, groups, start):
+        if groups is None:
+            codes, self._code_names = np.zeros(len(X), dtype=np.int64), np.array([0])
+        else:
+            groups = check_array(groups, ensure_2d=False, dtype=None, input_name="groups")
+            check_consistent_length(X, groups)
+            self._code_names, codes = np.unique(groups, return_inverse=True)
+        n_query = self._support_counts(codes, len(self._code_names), "group")
+        return GroupSampler(X, y, codes, len(self._code_names), self.k_shot, n_query,
+                            start=start, n_iterations=self.n_meta_iter)
+
+    def _training_task(self, X, y):
+        return self.adapt(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, groups=None):
+        """Meta-train on the tasks in ``X, y, groups``, or on a task family ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape), \
+or task family
+            Rows of all training tasks; or an object with a
+            ``sample(n_tasks, n_points, generator)`` method returning tensors
+            ``(n_tasks, n_points, *input_shape)`` and ``(n_tasks, n_points, n_outputs)``,
+            such as :class:`~sklearn_mlarch.datasets.SinusoidTasks`.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets; None with a task family.
+        groups : array-like of shape (n_samples,), default=None
+            The task of each row; None treats all rows as one task. Each task
+            needs at least ``k_shot + 1`` rows.
+
+        Returns
+        -------
+        self : object
+        """
+        if y is None and not _is_task_family(X):
+            raise ValueError("MAMLRegressor requires y to be passed, but the target y is None "
+                             "(only a task family is fitted without y).")
+        return self._meta_train(X, y, groups)
+
+    def adapt(self, X, y, steps=None):
+        """A regressor for a new task, adapted from the meta-learned initialisation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_support, n_features) or (n_support, *input_shape)
+            The task's few labelled rows (its support set).
+        y : array-like of shape (n_support,) or (n_support, n_outputs)
+        steps : int, default=None
+            Gradient steps; None takes ``adapt_steps``.
+
+        Returns
+        -------
+        model : AdaptedRegressor
+            Fitted; ``predict`` and ``score`` work as for any regressor.
+        """
+        check_is_fitted(self)
+        return AdaptedRegressor(self, steps=steps).fit(X, y)
+
+    def predict(self, X):
+        """Predictions of the meta-learned network adapted to the training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        return _check_training_task(self).predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class MAMLClassifier(ClassifierMixin, _BaseMAML):
+    __doc__ = """Model-agnostic meta-learning (MAML, FOMAML) for few-shot classification.
+
+    Meta-trains on N-way K-shot episodes drawn from the classes of ``y``:
+    each episode takes ``n_way`` classes in a random order (labelled 0 to
+    N-1, so the network learns to adapt, not the classes), ``k_shot``
+    support rows and ``n_query`` query rows of each (Finn, Abbeel and
+    Levine, ICML 2017). :meth:`adapt` returns a fitted classifier for up to
+    ``n_way`` new classes, from a few labelled examples of each.
+
+    Parameters
+    ----------
+    n_way : int, default=None
+        Classes per episode; None takes all the classes of ``y``.
+    shared_head : bool, default=True
+        Meta-learn one head row that every class of a task starts from, so
+        that the initialisation cannot favour a class by its position in the
+        episode (Ye and Chao, ICLR 2022); False: one row per output, as in
+        the original MAML.
+%(params)s
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels of the training classes.
+    n_way_ : int
+        Classes per episode (outputs of the network).
+%(attributes)s
+    training_task_ : AdaptedClassifier or None
+        The meta-learned network adapted to all of the training data, which
+        ``predict`` uses when the training data has at most ``n_way`` classes.
+
+    See Also
+    --------
+    MAMLRegressor : regression tasks.
+    sklearn_mlarch.datasets.split_classes : hold out classes for testing.
+    sklearn_mlarch.datasets.sample_episodes : N-way K-shot test episodes.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_mlarch import MAMLClassifier
+    >>> from sklearn_mlarch.datasets import split_classes
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_new, y_train, y_new = split_classes(X / 16, y, test_classes=[7, 8, 9])
+    >>> maml = MAMLClassifier(n_way=3, k_shot=1, n_meta_iter=20, random_state=0)
+    >>> model = maml.fit(X_train, y_train).adapt(X_new[:30], y_new[:30])
+    >>> sorted(model.classes_)
+    [7, 8, 9]
+    """ % dict(params=_MAML_PARAMS % dict(inner_lr=0.4, k_shot=5, n_query=5,
+                                         meta_batch_size=16, n_meta_iter=1000),
+               attributes=_MAML_ATTRIBUTES)
+
+    _parameter_constraints = {
+        **_BaseMAML._parameter_constraints,
+        "n_way": [None, Interval(Integral, 2, None, closed="left")],
+        "shared_head": ["boolean"],
+    }
+    _loss = "cross_entropy"
+    _multi_output_y = False
+    _y_numeric = False
+
+    def __init__(self, network="mlp", *, n_way=None, shared_head=True, network_params=None,
+                 input_shape=None,
+                 first_order=False, inner_lr=0.4, inner_steps=1, adapt_steps=None, k_shot=5,
+                 n_query=5, meta_lr=1e-3, meta_batch_size=16, n_meta_iter=1000,
+                 optimizer="adam", optimizer_kwargs=None, weight_decay=0.0, warm_start=False,
+                 random_state=None, device="cpu", dtype="float32", verbose=0, callbacks=None,
+                 init_from=None):
+        self._store_params(locals())
+
+    def _objective(self):
+        return CrossEntropyObjective()
+
+    def _head_kwargs(self):
+        return {"shared_head": self.shared_head}
+
+    def _prepare_targets(self, y, reset):
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if reset:
+            if len(classes) < 2:
+                raise ValueError(f"MAMLClassifier needs samples of at least 2 classes in y, "
+                                 f"got 1 class: {classes[0]!r}.")
+            n_way = len(classes) if self.n_way is None else self.n_way
+            if n_way > len(classes):
+                raise ValueError(f"n_way={n_way} but y has {len(classes)} classes. Pass "
+                                 f"n_way <= {len(classes)} or more classes.")
+            self.classes_, self.n_way_, self._n_outputs = classes, n_way, n_way
+        return y
+
+    def _sampler(self, X, y, groups, start):
+        if groups is not None:
+            raise ValueError("MAMLClassifier draws its tasks from the classes of y; it takes "
+                             "no groups.")
+        self._code_names, codes = np.unique(y, return_inverse=True)
+        n_query = self._support_counts(codes, len(self._code_names), "class")
+        return EpisodeSampler(X, codes, len(self._code_names), self.n_way_, self.k_shot,
+                              n_query, start=start, n_iterations=self.n_meta_iter)
+
+    def _training_task(self, X, y):
+        if len(self.classes_) > self.n_way_:
+            return None  # more classes than outputs: only adapt() to a task predicts
+        return self.adapt(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Meta-train on N-way K-shot episodes drawn from the classes of ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        y : array-like of shape (n_samples,)
+            Labels of any type; each class needs at least ``k_shot + 1`` rows.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._meta_train(X, y, None)
+
+    def adapt(self, X, y, steps=None):
+        """A classifier for new classes, adapted from the meta-learned initialisation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_support, n_features) or (n_support, *input_shape)
+            A few labelled rows of each new class (the support set).
+        y : array-like of shape (n_support,)
+            Labels of any type; at most ``n_way_`` classes.
+        steps : int, default=None
+            Gradient steps; None takes ``adapt_steps``.
+
+        Returns
+        -------
+        model : AdaptedClassifier
+            Fitted; ``predict``, ``predict_proba`` and ``score`` work as for
+            any classifier.
+        """
+        check_is_fitted(self)
+        return AdaptedClassifier(self, steps=steps).fit(X, y)
+
+    def predict_proba(self, X):
+        """Class probabilities of the network adapted to the training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return _check_training_task(self).predict_proba(X)
+
+    def predict(self, X):
+        """Classes predicted by the network adapted to the training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return _check_training_task(self).predict(X)
+
+
+# ---------------------------------------------------------------- adapted models
+class _BaseAdapted(BaseEstimator):
+    """A meta-learned network adapted to one task; ``fit`` adapts, from the meta-learner.
+
+    Cloning keeps the (fitted) meta-learner, so the adapted model can be
+    cross-validated: each fold adapts from the same initialisation.
+    """
+
+    def __init__(self, meta_estimator, *, steps=None):
+        self.meta_estimator = meta_estimator
+        self.steps = steps
+
+    def __sklearn_clone__(self):
+        return type(self)(self.meta_estimator, steps=self.steps)
+
+    def _validate(self, X, y=None):
+        meta = self.meta_estimator
+        check_is_fitted(meta)
+        X, y = meta._validate_X(X, "no_validation" if y is None else y, reset=False)
+        return X, y
+
+    def _fit_params(self, X, y):
+        if self.steps is not None and (not isinstance(self.steps, Integral) or self.steps < 0):
+            raise ValueError(f"steps must be a non-negative int, got {self.steps!r}.")
+        steps = self.meta_estimator._adapt_steps() if self.steps is None else self.steps
+        self.params_ = self.meta_estimator._adapted_params(X, y, steps)
+        self.n_features_in_ = self.meta_estimator.n_features_in_
+        self.n_steps_ = steps
+
+    def _output(self, X):
+        check_is_fitted(self)
+        X, _ = self._validate(X)
+        return self.meta_estimator._network_output(self.params_, X)
+
+
+class AdaptedRegressor(RegressorMixin, _BaseAdapted):
+    """A regressor adapted to one task by :meth:`MAMLRegressor.adapt`.
+
+    Parameters
+    ----------
+    meta_estimator : MAMLRegressor
+        Fitted meta-learner to adapt from.
+    steps : int, default=None
+        Gradient steps on the support set; None takes the meta-learner's
+        ``adapt_steps``.
+
+    Attributes
+    ----------
+    params_ : dict of str to tensor
+        The adapted parameters (no autograd graph).
+    n_steps_ : int
+        Gradient steps taken.
+    """
+
+    def fit(self, X, y):
+        """Adapt to the task's support set ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_support, n_features) or (n_support, *input_shape)
+        y : array-like of shape (n_support,) or (n_support, n_outputs)
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = self._validate(X, y)
+        self._y_ndim = np.ndim(y)
+        y = self.meta_estimator._prepare_targets(y, reset=False)
+        self._fit_params(X, y)
+        return self
+
+    def predict(self, X):
+        """Predictions of the adapted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._output(X)
+        return out.ravel() if self._y_ndim == 1 else out
+
+
+class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
+    """A classifier adapted to new classes by :meth:`MAMLClassifier.adapt`.
+
+    Parameters
+    ----------
+    meta_estimator : MAMLClassifier
+        Fitted meta-learner to adapt from.
+    steps : int, default=None
+        Gradient steps on the support set; None takes the meta-learner's
+        ``adapt_steps``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels of the support set, in sorted order; class ``i`` uses the
+        network's output ``i``.
+    params_ : dict of str to tensor
+        The adapted parameters (no autograd graph).
+    n_steps_ : int
+        Gradient steps taken.
+    """
+
+    def fit(self, X, y):
+        """Adapt to the support set ``(X, y)``: a few labelled rows of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_support, n_features) or (n_support, *input_shape)
+        y : array-like of shape (n_support,)
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = self._validate(X, y)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        n_way = self.meta_estimator.n_way_
+        if len(self.classes_) > n_way:
+            raise ValueError(f"The support set has {len(self.classes_)} classes, but the "
+                             f"meta-learner was trained on {n_way}-way episodes: adapt to at "
+                             f"most {n_way} classes, or meta-train with n_way="
+                             f"{len(self.classes_)}.")
+        codes = np.searchsorted(self.classes_, y).astype(np.int64)
+        self._fit_params(X, codes)
+        return self
+
+    def predict_proba(self, X):
+        """Probabilities of the support set's classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return softmax(self._output(X)[:, :len(self.classes_)], axis=1)
+
+    def predict(self, X):
+        """Most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
