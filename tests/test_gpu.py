@@ -83,3 +83,16 @@ def test_maml_on_the_gpu():
     assert next(gpu.net_.module_.parameters()).is_cuda
     assert_allclose(gpu.adapt(X[:10], y[:10]).predict(X), cpu.adapt(X[:10], y[:10]).predict(X),
                     rtol=1e-3, atol=1e-3)
+
+
+def test_dropout_on_the_gpu_is_seeded_and_resumable(blobs):
+    # on a GPU dropout uses torch's fused kernel, seeded per epoch
+    X, y = blobs
+    params = dict(device="cuda", dropout=0.5)
+    a = fast_instance(CNNClassifier, max_epochs=6, **params).fit(X, y).predict_proba(X)
+    b = fast_instance(CNNClassifier, max_epochs=6, **params).fit(X, y).predict_proba(X)
+    assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    resumed = fast_instance(CNNClassifier, max_epochs=3, warm_start=True, **params)
+    assert_allclose(resumed.fit(X, y).fit(X, y).predict_proba(X), a, rtol=1e-5, atol=1e-6)
+    other = fast_instance(CNNClassifier, max_epochs=6, random_state=1, **params).fit(X, y)
+    assert not np.allclose(other.predict_proba(X), a)
