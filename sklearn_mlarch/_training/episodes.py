@@ -27,8 +27,18 @@ from .data import Batch
 ITERATIONS_PER_EPOCH = 100
 
 
+_MASK = (1 << 64) - 1
+
+
 def _seed(seed, iteration):
-    return int(np.random.SeedSequence([int(seed), int(iteration), 3]).generate_state(1)[0])
+    """A well-mixed 63-bit seed from ``(seed, iteration)`` (splitmix64's finaliser).
+
+    Called once per meta-iteration, so cheaper than numpy's SeedSequence.
+    """
+    z = (int(seed) * 0x9E3779B97F4A7C15 + int(iteration) + 0x632BE59BD9B4E019) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return (z ^ (z >> 31)) >> 1
 
 
 def _padded_index(codes, n_codes):
@@ -93,8 +103,9 @@ class _MetaBatches:
         generator = torch.Generator()
         for _ in range(len(self)):
             generator.manual_seed(_seed(self.seed, s.position))
-            Xs, ys, Xq, yq = (t.to(s.device, non_blocking=True)
-                              for t in s.sample(self.n_tasks, generator))
+            Xs, ys, Xq, yq = s.sample(self.n_tasks, generator)
+            if str(s.device) != "cpu":
+                Xs, ys, Xq, yq = (t.to(s.device, non_blocking=True) for t in (Xs, ys, Xq, yq))
             s.position += 1
             yield Batch(Episodes(support_X=Xs, support_y=ys, query_X=Xq),
                         yq.reshape(-1, *yq.shape[2:]))
