@@ -293,6 +293,7 @@ class BaseNeuralEstimator(BaseEstimator):
 
     _network_hint = "Check the architecture parameters."
     _applied_on_warm_start = _APPLIED_ON_WARM_START
+    _divergence_advice = ("lr", "")
 
     def _engine_settings(self):
         """``(lr, max_epochs, batch_size)`` of the engine; -1 is the full batch.
@@ -343,7 +344,7 @@ class BaseNeuralEstimator(BaseEstimator):
     def _new_net(self, n_outputs, init_hook=None):
         optimizer, opt_kwargs = self._optimizer_settings()
         lr, max_epochs, batch = self._engine_settings()
-        callbacks = [("divergence_guard", DivergenceGuard())]
+        callbacks = [("divergence_guard", DivergenceGuard(*self._divergence_advice))]
         train_split = None
         if getattr(self, "early_stopping", False):
             train_split = HoldoutSplit(self.validation_fraction,

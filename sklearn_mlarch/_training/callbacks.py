@@ -21,7 +21,18 @@ class DivergenceGuard(Callback):
     of the very first batch (at least 1): Adam with ``lr=1e3`` trains to
     finite losses of 1e11 and chance accuracy, a silent wrong result. The
     check reads the loss once per epoch (no per-batch host synchronisation).
+
+    Parameters
+    ----------
+    lr_name : str, default='lr'
+        The estimator parameter holding the net's learning rate, for the message.
+    hint : str, default=''
+        More advice for the message (e.g. the inner learning rate of MAML).
     """
+
+    def __init__(self, lr_name="lr", hint=""):
+        self.lr_name = lr_name
+        self.hint = hint
 
     def on_epoch_end(self, net, **kwargs):
         history = net.history
@@ -37,8 +48,9 @@ class DivergenceGuard(Callback):
                 else f"rose from {first:.3g} to {value:.3g}")
         raise TrainingDivergedError(
             f"The training loss {what} in epoch {epoch}: training diverged. "
-            f"Lower the learning rate (lr={net.lr:g} now), e.g. lr={net.lr / 10:g}, or "
-            "scale the inputs (StandardScaler) and targets.")
+            f"Lower the learning rate ({self.lr_name}={net.lr:g} now), e.g. "
+            f"{self.lr_name}={net.lr / 10:g}, {self.hint}or scale the inputs "
+            "(StandardScaler) and targets.")
 
 
 class FreezeBlocks(Callback):

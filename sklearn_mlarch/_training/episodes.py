@@ -118,6 +118,24 @@ class Episodes(dict):
         return len(self["support_X"])
 
 
+def task_family_sample(family, n_tasks, n_points, generator):
+    """``family.sample(...)``, checked: tensors ``(T, n, *shape)`` and ``(T, n, D)``, finite.
+
+    numpy arrays are accepted and converted.
+    """
+    X, y = (torch.as_tensor(t) for t in family.sample(n_tasks, n_points, generator))
+    expected = (n_tasks, n_points)
+    if X.ndim < 3 or y.ndim != 3 or tuple(X.shape[:2]) != expected or \
+            tuple(y.shape[:2]) != expected:
+        raise ValueError(
+            f"The task family's sample({n_tasks}, {n_points}, generator) must return X of "
+            f"shape ({n_tasks}, {n_points}, *sample_shape) and y of shape ({n_tasks}, "
+            f"{n_points}, n_outputs); it returned {tuple(X.shape)} and {tuple(y.shape)}.")
+    if not (torch.isfinite(X).all() and torch.isfinite(y).all()):
+        raise ValueError("The task family's sample returned NaN or infinite values.")
+    return X, y
+
+
 class TaskFamilySampler(_Sampler):
     """Tasks drawn from a task family's ``sample(n_tasks, n_points, generator)``."""
 
@@ -126,7 +144,8 @@ class TaskFamilySampler(_Sampler):
         self.family, self.dtype = family, dtype
 
     def sample(self, n_tasks, generator):
-        X, y = self.family.sample(n_tasks, self.n_support + self.n_query, generator)
+        X, y = task_family_sample(self.family, n_tasks, self.n_support + self.n_query,
+                                  generator)
         X, y = X.to(self.dtype), y.to(self.dtype)
         k = self.n_support
         return X[:, :k], y[:, :k], X[:, k:], y[:, k:]

@@ -41,7 +41,7 @@ def check_adaptable(network):
                 "normalisation would share running statistics between the tasks of a "
                 "meta-batch. Build the network without it (batch_norm=False for the "
                 "package's CNN, or nn.LayerNorm / nn.GroupNorm in your own module).")
-        if isinstance(module, nn.Dropout) and module.p > 0:
+        if isinstance(module, (nn.modules.dropout._DropoutNd)) and module.p > 0:
             raise ValueError(
                 f"The network's layer {name!r} is dropout with p={module.p}: the inner "
                 "loop's gradient steps would be random. Use dropout=0 in MAML networks.")

@@ -105,7 +105,7 @@ class TrainingNet(NeuralNet):
             torch.manual_seed(self.seed)
             try:
                 super().initialize_module()
-            except TypeError as exc:  # the module rejected its arguments
+            except (TypeError, RuntimeError) as exc:  # arguments rejected, or sizes mismatch
                 raise NetworkBuildError(str(exc)) from exc
         self.module_.to(dtype=self.dtype)
         if self.init_hook is not None:

@@ -1,11 +1,12 @@
 """Few-shot tasks: the sinusoid task family and episodic splits of labelled data."""
 
 import math
+from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
 
 
 def _torch_generator(random_state):
@@ -110,7 +111,7 @@ def split_classes(X, y, test_classes):
     ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9])
     """
     X = np.asarray(X)
-    y = np.asarray(y)
+    y = column_or_1d(np.asarray(y))
     check_consistent_length(X, y)
     test_classes = np.asarray(test_classes)
     unknown = np.setdiff1d(test_classes, y)
@@ -149,8 +150,12 @@ def sample_episodes(X, y, n_way, k_shot, n_query, n_episodes, random_state=None)
     >>> Xs.shape, Xq.shape, len(set(ys))
     ((5, 64), (75, 64), 5)
     """
+    for name, value in [("n_way", n_way), ("k_shot", k_shot), ("n_query", n_query),
+                        ("n_episodes", n_episodes)]:
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
     X = np.asarray(X)
-    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+    y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"))
     check_consistent_length(X, y)
     rng = check_random_state(random_state)
     classes, counts = np.unique(y, return_counts=True)

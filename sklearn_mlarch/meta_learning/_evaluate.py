@@ -5,16 +5,19 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
+from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
+                                      column_or_1d)
 
 from ..datasets import sample_episodes
+from .._training.episodes import task_family_sample
 from ._maml import _is_task_family
 
 
 def _steps_list(steps, meta):
     steps = [meta._adapt_steps()] if steps is None else (
         [steps] if isinstance(steps, Integral) else list(steps))
-    if not steps or any(not isinstance(s, Integral) or s < 0 for s in steps):
+    if not steps or any(isinstance(s, bool) or not isinstance(s, Integral) or s < 0
+                        for s in steps):
         raise ValueError(f"steps must be a non-negative int or a list of them, got {steps!r}.")
     return sorted(set(int(s) for s in steps))
 
@@ -23,8 +26,11 @@ def _tasks(meta, X, y, groups, n_tasks, k_shot, n_query, n_way, rng):
     """Yield ``(X_support, y_support, X_query, y_query)``, X validated, y encoded."""
     classifier = hasattr(meta, "classes_")
     if _is_task_family(X):
+        if classifier:
+            raise ValueError("evaluate_adaptation of a MAMLClassifier takes labelled data "
+                             "X, y (episodes are drawn from it), not a task family.")
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
-        Xt, yt = X.sample(n_tasks, k_shot + (n_query or 100), generator)
+        Xt, yt = task_family_sample(X, n_tasks, k_shot + (n_query or 100), generator)
         Xt = Xt.numpy().astype(meta._np_dtype)
         yt = yt.numpy().astype(meta._np_dtype)
         for Xi, yi in zip(Xt, yt):
@@ -37,16 +43,23 @@ def _tasks(meta, X, y, groups, n_tasks, k_shot, n_query, n_way, rng):
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         check_consistent_length(Xv, y)
         idx = np.arange(len(Xv))
-        for s, ys, q, yq in sample_episodes(idx, y, n_way or meta.n_way_, k_shot,
-                                            n_query or 15, n_tasks, random_state=rng):
+        n_way = meta.n_way_ if n_way is None else n_way
+        if isinstance(n_way, bool) or not isinstance(n_way, Integral) or \
+                not 2 <= n_way <= meta.n_way_:
+            raise ValueError(f"n_way must be an int from 2 to the meta-learner's "
+                             f"n_way_={meta.n_way_}, got {n_way!r}.")
+        for s, ys, q, yq in sample_episodes(idx, y, n_way, k_shot,
+                                            15 if n_query is None else n_query, n_tasks,
+                                            random_state=rng):
             classes = np.unique(ys)
             yield Xv[s], np.searchsorted(classes, ys), Xv[q], np.searchsorted(classes, yq)
         return
     if groups is None:
         raise ValueError("evaluate_adaptation of a regressor needs groups (the task of each "
                          "row) or a task family as X.")
-    y = meta._prepare_targets(np.asarray(y), reset=False)
-    groups = check_array(groups, ensure_2d=False, dtype=None, input_name="groups")
+    y = check_array(y, ensure_2d=False, input_name="y")  # numeric and finite
+    y = meta._prepare_targets(y, reset=False)
+    groups = column_or_1d(check_array(groups, ensure_2d=False, dtype=None, input_name="groups"))
     check_consistent_length(Xv, y, groups)
     for g in np.unique(groups)[:n_tasks]:
         rows = rng.permutation(np.flatnonzero(groups == g))
@@ -111,10 +124,14 @@ def evaluate_adaptation(meta_estimator, X, y=None, groups=None, *, steps=None, n
     """
     check_is_fitted(meta_estimator)
     meta = meta_estimator
-    if not isinstance(n_tasks, Integral) or n_tasks < 2:
+    if isinstance(n_tasks, bool) or not isinstance(n_tasks, Integral) or n_tasks < 2:
         raise ValueError(f"n_tasks must be an int >= 2, got {n_tasks!r}.")
-    steps = _steps_list(steps, meta)
     k_shot = meta.k_shot if k_shot is None else k_shot
+    for name, value in [("k_shot", k_shot), ("n_query", n_query)]:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, Integral)
+                                  or value < 1):
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    steps = _steps_list(steps, meta)
     rng = check_random_state(random_state)
     classifier = hasattr(meta, "classes_")
     loop = meta._inner_loop()

@@ -9,6 +9,7 @@ each task of a meta-batch, and the engine's optimizer step is the
 meta-update.
 """
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,14 +18,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
+from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
+                                      column_or_1d)
 from torch import nn
 from torch.func import functional_call
 
 from ..base import (_OPTIMIZERS, _DTYPES, BaseNeuralEstimator, _check_representable,
                     _exclusive_fit, _restore_on_error, softmax)
 from .._training import CrossEntropyObjective, SquaredErrorObjective
-from .._training.episodes import EpisodeSampler, GroupSampler, TaskFamilySampler
+from .._training.episodes import (EpisodeSampler, GroupSampler, TaskFamilySampler,
+                                  task_family_sample)
 from .._training.meta import InnerLoop, MAMLModule
 from ..networks import CNNNetwork, MLPNetwork, RNNNetwork
 from ..networks.multitask import MultiTaskNetwork
@@ -183,7 +186,9 @@ class _BaseMAML(BaseNeuralEstimator):
     }
     _network_class = staticmethod(build_maml_module)
     _applied_on_warm_start = _APPLIED_ON_WARM_START
-    _network_hint = "Check network_params: it must hold sizes the network accepts."
+    _network_hint = ("Check network_params, or that the network module takes samples of "
+                     "input_shape.")
+    _divergence_advice = ("meta_lr", "a smaller inner_lr, ")
 
     # ---------------------------------------------------------------- network
     def _engine_settings(self):
@@ -231,6 +236,8 @@ class _BaseMAML(BaseNeuralEstimator):
                                      "passed as X alone: fit(tasks), without y or groups.")
                 self._family_shapes(X, reset=not continuing)
                 data = None
+                if hasattr(self, "_code_names"):  # the tasks are the family's, not groups
+                    self.n_tasks_ = None
             else:
                 X, y_given = self._validate_X(X, y, reset=not continuing)
                 y = self._prepare_targets(y_given, reset=not continuing)
@@ -254,7 +261,7 @@ class _BaseMAML(BaseNeuralEstimator):
         return self
 
     def _family_shapes(self, family, reset):
-        X, y = family.sample(1, 2, torch.Generator().manual_seed(0))
+        X, y = task_family_sample(family, 1, 2, torch.Generator().manual_seed(0))
         shape, n_outputs = tuple(X.shape[2:]), int(y.shape[-1])
         if reset:
             self.input_shape_ = self._resolve_input_shape(int(np.prod(shape)), shape)
@@ -277,7 +284,10 @@ class _BaseMAML(BaseNeuralEstimator):
 
     # ------------------------------------------------------------- adaptation
     def _inner_loop(self):
-        return self.net_.module_.inner_loop()
+        """Adaptation with the current ``inner_lr`` (which need not be the meta-training one)."""
+        module = self.net_.module_
+        return InnerLoop(module.network, self._loss, self.inner_lr,
+                         shared_head=module.shared_head)
 
     def _adapted_params(self, X, y, steps):
         """Network parameters after ``steps`` gradient steps on ``(X, y)``, detached."""
@@ -357,6 +367,13 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
     training_task_ : AdaptedRegressor or None
         The meta-learned network adapted to all of the training data, which
         ``predict`` uses; None after fitting a task family.
+    n_tasks_ : int or None
+        Number of training tasks (groups; 1 without groups), None for a task
+        family. Inside ``GridSearchCV`` or ``cross_validate``, ``groups``
+        reaches ``fit`` only with metadata routing
+        (``sklearn.set_config(enable_metadata_routing=True)`` and
+        ``est.set_fit_request(groups=True)``); otherwise all rows form one
+        task.
 
     See Also
     --------
@@ -408,10 +425,12 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
         if groups is None:
             codes, self._code_names = np.zeros(len(X), dtype=np.int64), np.array([0])
         else:
-            groups = check_array(groups, ensure_2d=False, dtype=None, input_name="groups")
+            groups = column_or_1d(check_array(groups, ensure_2d=False, dtype=None,
+                                              input_name="groups"), warn=True)
             check_consistent_length(X, groups)
             self._code_names, codes = np.unique(groups, return_inverse=True)
         n_query = self._support_counts(codes, len(self._code_names), "group")
+        self.n_tasks_ = len(self._code_names)
         return GroupSampler(X, y, codes, len(self._code_names), self.k_shot, n_query,
                             start=start, n_iterations=self.n_meta_iter)
 
@@ -656,8 +675,13 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
 class _BaseAdapted(BaseEstimator):
     """A meta-learned network adapted to one task; ``fit`` adapts, from the meta-learner.
 
-    Cloning keeps the (fitted) meta-learner, so the adapted model can be
-    cross-validated: each fold adapts from the same initialisation.
+    ``fit`` takes a snapshot of the meta-learner (``meta_``): refitting or
+    changing the meta-learner afterwards leaves the adapted model as it was.
+    Cloning keeps the fitted meta-learner (as a shallow copy, so a search
+    that sets ``meta_estimator__inner_lr`` or ``meta_estimator__adapt_steps``
+    on a clone leaves yours unchanged), so the adapted model can be
+    cross-validated and searched: each fold adapts from the same
+    initialisation.
     """
 
     def __init__(self, meta_estimator, *, steps=None):
@@ -665,26 +689,42 @@ class _BaseAdapted(BaseEstimator):
         self.steps = steps
 
     def __sklearn_clone__(self):
-        return type(self)(self.meta_estimator, steps=self.steps)
+        return type(self)(copy.copy(self.meta_estimator), steps=self.steps)
 
-    def _validate(self, X, y=None):
-        meta = self.meta_estimator
+    def _validate(self, meta, X, y=None):
         check_is_fitted(meta)
-        X, y = meta._validate_X(X, "no_validation" if y is None else y, reset=False)
+        X, _ = meta._validate_X(X, reset=False)
+        if y is None:
+            return X, None
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
+                        ensure_all_finite=not hasattr(meta, "classes_"))
+        check_consistent_length(X, y)
         return X, y
 
     def _fit_params(self, X, y):
-        if self.steps is not None and (not isinstance(self.steps, Integral) or self.steps < 0):
-            raise ValueError(f"steps must be a non-negative int, got {self.steps!r}.")
-        steps = self.meta_estimator._adapt_steps() if self.steps is None else self.steps
-        self.params_ = self.meta_estimator._adapted_params(X, y, steps)
-        self.n_features_in_ = self.meta_estimator.n_features_in_
+        steps = self.steps
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, Integral)
+                                  or steps < 0):
+            raise ValueError(f"steps must be a non-negative int, got {steps!r}.")
+        steps = self.meta_._adapt_steps() if steps is None else steps
+        self.params_ = self.meta_._adapted_params(X, y, steps)
+        if not all(torch.isfinite(p).all() for p in self.params_.values()):
+            raise ValueError(
+                f"Adaptation diverged: the parameters are not finite after {steps} steps "
+                f"with inner_lr={self.meta_.inner_lr:g}. Use fewer steps or a smaller "
+                "inner_lr (meta_estimator.set_params(inner_lr=...)), or scale the targets.")
+        self.n_features_in_ = self.meta_.n_features_in_
         self.n_steps_ = steps
+
+    def _snapshot(self):
+        check_is_fitted(self.meta_estimator)
+        self.meta_ = copy.copy(self.meta_estimator)  # fitted state by reference, read only
+        return self.meta_
 
     def _output(self, X):
         check_is_fitted(self)
-        X, _ = self._validate(X)
-        return self.meta_estimator._network_output(self.params_, X)
+        X, _ = self._validate(self.meta_, X)
+        return self.meta_._network_output(self.params_, X)
 
 
 class AdaptedRegressor(RegressorMixin, _BaseAdapted):
@@ -718,9 +758,10 @@ class AdaptedRegressor(RegressorMixin, _BaseAdapted):
         -------
         self : object
         """
-        X, y = self._validate(X, y)
+        meta = self._snapshot()
+        X, y = self._validate(meta, X, y)
         self._y_ndim = np.ndim(y)
-        y = self.meta_estimator._prepare_targets(y, reset=False)
+        y = meta._prepare_targets(y, reset=False)
         self._fit_params(X, y)
         return self
 
@@ -773,10 +814,11 @@ class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
         -------
         self : object
         """
-        X, y = self._validate(X, y)
+        meta = self._snapshot()
+        X, y = self._validate(meta, X, y)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
-        n_way = self.meta_estimator.n_way_
+        n_way = meta.n_way_
         if len(self.classes_) > n_way:
             raise ValueError(f"The support set has {len(self.classes_)} classes, but the "
                              f"meta-learner was trained on {n_way}-way episodes: adapt to at "

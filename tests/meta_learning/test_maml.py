@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
@@ -163,7 +164,8 @@ def test_adapt_returns_an_ordinary_fitted_regressor(meta_regressor, sinusoids):
     assert model.score(X[task][10:], y[task][10:]) > meta_regressor.adapt(
         X[task][:10], y[task][:10], steps=0).score(X[task][10:], y[task][10:])
     # cloning keeps the fitted meta-learner: cross-validation adapts on each fold
-    assert clone(model).meta_estimator is meta_regressor
+    cloned = clone(model).meta_estimator  # a shallow copy sharing the fitted network
+    assert cloned is not meta_regressor and cloned.net_ is meta_regressor.net_
     assert len(cross_val_score(model, X[task], y[task], cv=2)) == 2
 
 
@@ -284,13 +286,36 @@ def test_verbose_prints_the_meta_loss(capsys):
     assert "train_loss" in out and len(out.strip().splitlines()) >= 4  # header + 2 rows
 
 
-def test_grid_search_over_inner_learning_rate(sinusoids):
+def test_grid_search_routes_groups_to_fit(sinusoids):
     X, y, groups = sinusoids
-    search = GridSearchCV(fast_instance(MAMLRegressor, n_meta_iter=50),
-                          {"inner_lr": [0.01, 0.05]}, cv=GroupKFold(2))
-    search.fit(X, y, groups=groups)
+    with sklearn.config_context(enable_metadata_routing=True):
+        maml = fast_instance(MAMLRegressor, n_meta_iter=50).set_fit_request(groups=True)
+        search = GridSearchCV(maml, {"inner_lr": [0.01, 0.05]}, cv=GroupKFold(2))
+        search.fit(X, y, groups=groups)
     assert search.best_params_["inner_lr"] in (0.01, 0.05)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.n_tasks_ == len(np.unique(groups))
+
+
+def test_searching_an_adapted_model_leaves_the_meta_learner_alone(meta_regressor,
+                                                                  sinusoids):
+    X, y, groups = sinusoids
+    task = groups == 2
+    model = meta_regressor.adapt(X[task][:10], y[task][:10])
+    search = GridSearchCV(model, {"meta_estimator__inner_lr": [1e-3, 0.05]}, cv=2)
+    search.fit(X[task], y[task])
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[0] != scores[1]  # the adaptation step size takes effect
+    assert meta_regressor.inner_lr == 0.01  # the user's meta-learner is unchanged
+
+
+def test_an_adapted_model_survives_refitting_its_meta_learner(sinusoids):
+    X, y, groups = sinusoids
+    meta = fast_instance(MAMLRegressor, n_meta_iter=20).fit(X, y, groups=groups)
+    model = meta.adapt(X[:10], y[:10])
+    before = model.predict(X)
+    meta.set_params(network_params=dict(hidden_sizes=(8, 8))).fit(X, y, groups=groups)
+    assert_array_equal(model.predict(X), before)
 
 
 def test_init_from_a_fitted_estimator_copies_the_trunk(sinusoids):
@@ -338,3 +363,60 @@ def test_inner_loop_adapts_a_linear_model_exactly():
         dict(net.named_parameters()), {}, X, y, steps=1)
     # d/dw mean((w - 2)^2) at w=0 is -4; one step of 0.25 gives w = 1
     assert params["weight"].item() == pytest.approx(1.0)
+
+
+class _NumpyFamily:
+    """A task family returning numpy arrays; ``shape`` picks a broken variant."""
+
+    def __init__(self, broken=None):
+        self.broken = broken
+
+    def sample(self, n_tasks, n_points, generator):
+        X, y = SinusoidTasks().sample(n_tasks, n_points, generator)
+        if self.broken == "2d y":
+            y = y[..., 0]
+        if self.broken == "nan":
+            y = y * float("nan")
+        return X.numpy(), y.numpy()
+
+
+def test_task_families_are_checked(sinusoids):
+    maml = fast_instance(MAMLRegressor, n_meta_iter=5).fit(_NumpyFamily())  # numpy is fine
+    assert maml.n_meta_iter_ == 5
+    with pytest.raises(ValueError, match=r"must return X of shape .* and y of shape"):
+        fast_instance(MAMLRegressor, n_meta_iter=5).fit(_NumpyFamily("2d y"))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        fast_instance(MAMLRegressor, n_meta_iter=5).fit(_NumpyFamily("nan"))
+
+
+@pytest.mark.parametrize("layer", [torch.nn.AlphaDropout(0.5), torch.nn.Dropout1d(0.5)])
+def test_every_dropout_kind_is_refused(layer):
+    with pytest.raises(ValueError, match="dropout"):
+        MAMLModule(torch.nn.Sequential(torch.nn.Linear(1, 4), layer), "squared_error", 0.1, 1)
+
+
+def test_adaptation_edge_cases(meta_regressor, sinusoids):
+    X, y, _ = sinusoids
+    assert meta_regressor.adapt(X[:1], y[:1]).predict(X[:3]).shape == (3,)  # one shot
+    with pytest.raises(ValueError, match="Adaptation diverged.*inner_lr"):
+        meta_regressor.adapt(X[:5], y[:5] * 1e6, steps=50)
+    with pytest.raises(ValueError, match="steps must be"):
+        meta_regressor.adapt(X[:5], y[:5], steps=True)
+    with pytest.raises(ValueError, match="could not build its network"):
+        MAMLRegressor(torch.nn.Linear(3, 8), input_shape=(1,), n_meta_iter=2).fit(X, y)
+
+
+def test_evaluate_adaptation_checks_its_arguments(meta_regressor, sinusoids, few_shot_digits):
+    X, y, groups = sinusoids
+    for kwargs, match in [(dict(k_shot=0), "k_shot must be"), (dict(n_query=0), "n_query"),
+                          (dict(n_tasks=1), "n_tasks"), (dict(steps=[-1]), "steps")]:
+        with pytest.raises(ValueError, match=match):
+            evaluate_adaptation(meta_regressor, SinusoidTasks(), **kwargs)
+    with pytest.raises(ValueError, match="finite|NaN"):
+        evaluate_adaptation(meta_regressor, X, np.where(groups == 0, np.nan, y), groups=groups)
+    X_train, X_test, y_train, y_test = few_shot_digits
+    clf = fast_instance(MAMLClassifier, n_way=3, n_meta_iter=2).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="n_way must be an int from 2"):
+        evaluate_adaptation(clf, X_test, y_test, n_way=4)
+    with pytest.raises(ValueError, match="not a task family"):
+        evaluate_adaptation(clf, SinusoidTasks())
