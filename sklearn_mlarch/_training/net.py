@@ -359,27 +359,39 @@ class TrainingNet(NeuralNet):
         returning a tuple gives a tuple of arrays.
         """
         self.check_is_fitted()
-        cuda = str(self.device).startswith("cuda")
-        chunk = chunk or (PREDICT_CHUNK_GPU if cuda else PREDICT_CHUNK)
-        X = X.X if isinstance(X, ArrayDataset) else torch.as_tensor(X)
-        n = len(X)
+        X = X.X if isinstance(X, ArrayDataset) else X
         self._set_training(False)
-        outputs = []
-        with torch.no_grad(), torch_threads(worker_threads()):
-            X = X.to(self.device, non_blocking=True)
-            for start in range(0, n, chunk):
-                Xi = X[start:start + chunk]
-                if len(Xi) < chunk:  # pad the last chunk only, with copies of a real row
-                    Xi = torch.cat([Xi, Xi[-1:].expand(chunk - len(Xi), *Xi.shape[1:])])
-                outputs.append(self.module_.embed(Xi) if embed else self.infer(Xi))
+        return in_fixed_chunks(self.module_.embed if embed else self.infer, X, self.device,
+                               chunk)
 
-        def gather(parts):
-            out = torch.cat(parts)[:n].cpu()
-            return out.numpy().astype(np.float64)
 
-        if isinstance(outputs[0], tuple):
-            return tuple(gather(list(parts)) for parts in zip(*outputs))
-        return gather(outputs)
+def in_fixed_chunks(fn, X, device, chunk=None):
+    """``fn`` over rows of ``X`` in chunks of exactly ``chunk`` rows, as float64 numpy.
+
+    The last chunk is padded with copies of a real row, so a sample's result
+    does not depend on how many others are computed with it (kernels chosen
+    by batch size round differently in float32). Runs under ``no_grad``; an
+    ``fn`` returning a tuple gives a tuple of arrays.
+    """
+    cuda = str(device).startswith("cuda")
+    chunk = chunk or (PREDICT_CHUNK_GPU if cuda else PREDICT_CHUNK)
+    X = torch.as_tensor(X)
+    n = len(X)
+    outputs = []
+    with torch.no_grad(), torch_threads(worker_threads()):
+        X = X.to(device, non_blocking=True)
+        for start in range(0, n, chunk):
+            Xi = X[start:start + chunk]
+            if len(Xi) < chunk:  # pad the last chunk only, with copies of a real row
+                Xi = torch.cat([Xi, Xi[-1:].expand(chunk - len(Xi), *Xi.shape[1:])])
+            outputs.append(fn(Xi))
+
+    def gather(parts):
+        return torch.cat(parts)[:n].cpu().numpy().astype(np.float64)
+
+    if isinstance(outputs[0], tuple):
+        return tuple(gather(list(parts)) for parts in zip(*outputs))
+    return gather(outputs)
 
 
 class _watch_ctrl_c:

@@ -29,6 +29,7 @@ from .._training import CrossEntropyObjective, SquaredErrorObjective
 from .._training.episodes import (EpisodeSampler, GroupSampler, TaskFamilySampler,
                                   task_family_sample)
 from .._training.meta import InnerLoop, MAMLModule
+from .._training.net import in_fixed_chunks
 from ..networks import CNNNetwork, MLPNetwork, RNNNetwork
 from ..networks.multitask import MultiTaskNetwork
 
@@ -309,13 +310,10 @@ class _BaseMAML(BaseNeuralEstimator):
         was_training = network.training
         network.eval()
         try:
-            with torch.no_grad():
-                Xt = torch.as_tensor(X, device=self.net_.device)
-                out = torch.cat([functional_call(network, params, (Xt[i:i + 4096],))
-                                 for i in range(0, len(Xt), 4096)])
+            return in_fixed_chunks(lambda Xi: functional_call(network, params, (Xi,)), X,
+                                   self.net_.device)
         finally:
             network.train(was_training)
-        return out.cpu().numpy().astype(np.float64)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
