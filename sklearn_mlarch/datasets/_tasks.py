@@ -30,7 +30,7 @@ class SinusoidTasks:
     Examples
     --------
     >>> X, y, groups = SinusoidTasks().make_tasks(n_tasks=3, n_points=10, random_state=0)
-    >>> X.shape, y.shape, sorted(set(groups))
+    >>> X.shape, y.shape, np.unique(groups).tolist()
     ((30, 1), (30,), [0, 1, 2])
     """
 
@@ -107,7 +107,7 @@ def split_classes(X, y, test_classes):
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = split_classes(X, y, test_classes=[5, 6, 7, 8, 9])
-    >>> sorted(set(y_train)), sorted(set(y_test))
+    >>> np.unique(y_train).tolist(), np.unique(y_test).tolist()
     ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9])
     """
     X = np.asarray(X)

@@ -547,7 +547,7 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
     >>> X_train, X_new, y_train, y_new = split_classes(X / 16, y, test_classes=[7, 8, 9])
     >>> maml = MAMLClassifier(n_way=3, k_shot=1, n_meta_iter=20, random_state=0)
     >>> model = maml.fit(X_train, y_train).adapt(X_new[:30], y_new[:30])
-    >>> sorted(model.classes_)
+    >>> model.classes_.tolist()
     [7, 8, 9]
     """ % dict(params=_MAML_PARAMS % dict(inner_lr=0.4, k_shot=5, n_query=5,
                                          meta_batch_size=16, n_meta_iter=1000),
