@@ -43,7 +43,7 @@ _DEFAULT_NETWORK_PARAMS = {
 }
 _APPLIED_ON_WARM_START = ("meta_lr", "weight_decay", "optimizer", "optimizer_kwargs",
                           "n_meta_iter", "meta_batch_size", "verbose", "warm_start",
-                          "random_state", "init_from", "adapt_steps")
+                          "random_state", "init_from", "adapt_steps", "k_shot", "n_query")
 
 
 class _TrunkAndHead(nn.Module):

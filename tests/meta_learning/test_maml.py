@@ -246,6 +246,8 @@ def test_continued_meta_training_equals_one_long_fit(first_order):
 
 def test_warm_start_refuses_a_changed_inner_loop():
     maml = fast_instance(MAMLRegressor, n_meta_iter=5, warm_start=True).fit(SinusoidTasks())
+    maml.set_params(k_shot=3, n_query=2).fit(SinusoidTasks())  # task sizes may change
+    assert maml.n_meta_iter_ == 10
     with pytest.raises(ValueError, match="inner_lr"):
         maml.set_params(inner_lr=0.5).fit(SinusoidTasks())
 
