@@ -10,6 +10,7 @@ meta-update.
 """
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -274,14 +275,16 @@ class _BaseMAML(BaseNeuralEstimator):
                              f"{n_outputs} outputs; the estimator was fitted on "
                              f"{tuple(self.input_shape_)} with {self._n_outputs}.")
 
-    def _support_counts(self, codes, n_codes, what):
+    def _support_counts(self, codes, n_codes, what, k_shot=None):
+        """Query rows per task: up to ``n_query``, what the smallest task leaves."""
+        k_shot = self.k_shot if k_shot is None else k_shot
         counts = np.bincount(codes, minlength=n_codes)
-        if counts.min() < self.k_shot + 1:
+        if counts.min() < k_shot + 1:
             raise ValueError(
-                f"{what} {_plain(self._code_names[counts.argmin()])!r} has {counts.min()} rows, but "
-                f"k_shot={self.k_shot} support rows and at least 1 query row are needed per "
-                f"{what}. Give each {what} at least {self.k_shot + 1} rows or lower k_shot.")
-        return min(self.n_query, int(counts.min()) - self.k_shot)
+                f"{what} {_plain(self._code_names[counts.argmin()])!r} has {counts.min()} rows, "
+                f"but k_shot={k_shot} support rows and at least 1 query row are needed per "
+                f"{what}. Give each {what} at least {k_shot + 1} rows or lower k_shot.")
+        return min(self.n_query, int(counts.min()) - k_shot)
 
     # ------------------------------------------------------------- adaptation
     def _inner_loop(self):
@@ -420,16 +423,18 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
         return y.reshape(len(y), -1).astype(self._np_dtype)
 
     def _sampler(self, X, y, groups, start):
+        k_shot = self.k_shot
         if groups is None:
             codes, self._code_names = np.zeros(len(X), dtype=np.int64), np.array([0])
+            k_shot = min(k_shot, len(X) - 1)  # one task: keep at least one query row
         else:
             groups = column_or_1d(check_array(groups, ensure_2d=False, dtype=None,
                                               input_name="groups"), warn=True)
             check_consistent_length(X, groups)
             self._code_names, codes = np.unique(groups, return_inverse=True)
-        n_query = self._support_counts(codes, len(self._code_names), "group")
+        n_query = self._support_counts(codes, len(self._code_names), "group", k_shot)
         self.n_tasks_ = len(self._code_names)
-        return GroupSampler(X, y, codes, len(self._code_names), self.k_shot, n_query,
+        return GroupSampler(X, y, codes, len(self._code_names), k_shot, n_query,
                             start=start, n_iterations=self.n_meta_iter)
 
     def _training_task(self, X, y):
@@ -450,8 +455,9 @@ or task family
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets; None with a task family.
         groups : array-like of shape (n_samples,), default=None
-            The task of each row; None treats all rows as one task. Each task
-            needs at least ``k_shot + 1`` rows.
+            The task of each row; each task needs at least ``k_shot + 1``
+            rows. None treats all rows as one task (with fewer than
+            ``k_shot + 1`` rows, its support sets take all rows but one).
 
         Returns
         -------
@@ -513,7 +519,9 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
     Parameters
     ----------
     n_way : int, default=None
-        Classes per episode; None takes all the classes of ``y``.
+        Classes per episode; None takes all the classes of ``y``. Each class
+        needs ``k_shot + 1`` rows; with fewer (but at least 2) the episodes
+        take fewer support rows, with a warning.
     shared_head : bool, default=True
         Meta-learn one head row that every class of a task starts from, so
         that the initialisation cannot favour a class by its position in the
@@ -596,8 +604,18 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
             raise ValueError("MAMLClassifier draws its tasks from the classes of y; it takes "
                              "no groups.")
         self._code_names, codes = np.unique(y, return_inverse=True)
-        n_query = self._support_counts(codes, len(self._code_names), "class")
-        return EpisodeSampler(X, codes, len(self._code_names), self.n_way_, self.k_shot,
+        smallest = int(np.bincount(codes).min())
+        k_shot = self.k_shot
+        if 2 <= smallest <= k_shot:
+            k_shot = smallest - 1
+            warnings.warn(
+                f"k_shot={self.k_shot}, but class "
+                f"{_plain(self._code_names[np.bincount(codes).argmin()])!r} has only "
+                f"{smallest} rows: episodes take {k_shot} support row(s) per class and 1 "
+                f"query row. Pass k_shot <= {smallest - 1}, or more rows of each class.",
+                UserWarning)
+        n_query = self._support_counts(codes, len(self._code_names), "class", k_shot)
+        return EpisodeSampler(X, codes, len(self._code_names), self.n_way_, k_shot,
                               n_query, start=start, n_iterations=self.n_meta_iter)
 
     def _training_task(self, X, y):

@@ -338,6 +338,8 @@ def test_bad_input_gets_clear_errors(sinusoids, few_shot_digits):
     small[-15:-3] = 0  # group 99 keeps 3 rows, below k_shot + 1
     with pytest.raises(ValueError, match="group 99 has 3 rows.*k_shot=5"):
         fast_instance(MAMLRegressor).fit(X, y, groups=small)
+    # one task (no groups): support sets take all rows but one
+    assert fast_instance(MAMLRegressor, n_meta_iter=2, k_shot=10).fit(X[:6], y[:6]).n_tasks_ == 1
     with pytest.raises(ValueError, match="without y or groups"):
         fast_instance(MAMLRegressor).fit(SinusoidTasks(), y)
     with pytest.raises(ValueError, match="requires y"):
@@ -345,6 +347,9 @@ def test_bad_input_gets_clear_errors(sinusoids, few_shot_digits):
     X_train, _, y_train, _ = few_shot_digits
     with pytest.raises(ValueError, match="n_way=7 but y has 5 classes"):
         fast_instance(MAMLClassifier, n_way=7).fit(X_train, y_train)
+    few = (y_train != 4) | (np.cumsum(y_train == 4) <= 3)  # class 4 keeps 3 rows
+    with pytest.warns(UserWarning, match="class 4 has only 3 rows.*k_shot <= 2"):
+        fast_instance(MAMLClassifier, k_shot=5, n_meta_iter=2).fit(X_train[few], y_train[few])
     with pytest.raises(ValueError, match="class 4 has 1 rows"):
         keep = (y_train != 4) | (np.cumsum(y_train == 4) == 1)
         fast_instance(MAMLClassifier).fit(X_train[keep], y_train[keep])
