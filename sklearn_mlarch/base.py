@@ -107,6 +107,21 @@ def _frozen(value):
     return value
 
 
+def backbone_input_shape(kind, n_features):
+    """Sample shape of a flat row for a built-in backbone ``kind``, or None for others."""
+    return {"cnn": (1, n_features), "rnn": (n_features, 1), "mlp": (n_features,)}.get(kind)
+
+
+def check_backbone_input_shape(kind, shape, param):
+    """Raise when ``shape`` has the wrong number of dimensions for backbone ``kind``."""
+    wanted = {"cnn": (2, 3), "rnn": (2,), "mlp": (1,)}.get(kind)
+    if wanted is not None and len(shape) not in wanted:
+        raise ValueError(
+            f"{param}={kind!r} takes samples of {' or '.join(map(str, wanted))} "
+            f"dimensions, but the sample shape is {shape}. Pass input_shape (e.g. "
+            "(1, 8, 8) for the CNN, (T, F) for the RNN) or flat rows for the MLP.")
+
+
 def _check_representable(X, dtype, name="X"):
     """Raise when values of float64 ``X`` overflow or vanish in ``dtype``."""
     finfo = np.finfo(dtype)

@@ -25,7 +25,8 @@ from torch import nn
 from torch.func import functional_call
 
 from ..base import (_OPTIMIZERS, _DTYPES, BaseNeuralEstimator, _check_representable,
-                    _exclusive_fit, _restore_on_error, softmax)
+                    _exclusive_fit, _restore_on_error, backbone_input_shape,
+                    check_backbone_input_shape, softmax)
 from .._training import CrossEntropyObjective, SquaredErrorObjective
 from .._training.episodes import (EpisodeSampler, GroupSampler, TaskFamilySampler,
                                   task_family_sample)
@@ -211,15 +212,10 @@ class _BaseMAML(BaseNeuralEstimator):
         return {}
 
     def _default_input_shape(self, n_features):
-        return {"rnn": (n_features, 1), "cnn": (1, n_features)}.get(self.network, (n_features,))
+        return backbone_input_shape(self.network, n_features) or (n_features,)
 
     def _check_input_shape(self, shape):
-        wanted = {"cnn": (2, 3), "rnn": (2,), "mlp": (1,)}.get(self.network)
-        if wanted is not None and len(shape) not in wanted:
-            raise ValueError(
-                f"network={self.network!r} takes samples of {' or '.join(map(str, wanted))} "
-                f"dimensions, but the sample shape is {shape}. Pass input_shape (e.g. "
-                "(1, 8, 8) for the CNN, (T, F) for the RNN) or flat rows for the MLP.")
+        check_backbone_input_shape(self.network, shape, "network")
 
     def _init_hook(self):
         hook = super()._init_hook()

@@ -16,8 +16,9 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._training import CrossEntropyObjective, MultiTaskObjective, SquaredErrorObjective
-from ..base import (BaseNeuralEstimator, _check_partial_fit, _fit_context, softmax,
-                    standardise, target_scaling)
+from ..base import (BaseNeuralEstimator, _check_partial_fit, _fit_context,
+                    backbone_input_shape, check_backbone_input_shape, softmax, standardise,
+                    target_scaling)
 from ..networks import CNNNetwork, MLPNetwork, MultiTaskNetwork, RNNNetwork
 from ._docs import fill_doc
 
@@ -77,15 +78,10 @@ class _BaseMultiTask(BaseNeuralEstimator):
         return dict(backbone=backbone, input_shape=self.input_shape_, **params)
 
     def _default_input_shape(self, n_features):
-        return {"rnn": (n_features, 1), "mlp": (n_features,)}.get(self.trunk, (1, n_features))
+        return backbone_input_shape(self.trunk, n_features) or (1, n_features)
 
     def _check_input_shape(self, shape):
-        wanted = {"cnn": (2, 3), "rnn": (2,), "mlp": (1,)}.get(self.trunk)
-        if wanted is not None and len(shape) not in wanted:
-            raise ValueError(
-                f"trunk={self.trunk!r} takes samples of {' or '.join(map(str, wanted))} "
-                f"dimensions, but the sample shape is {shape}. Pass input_shape (e.g. "
-                "(1, 8, 8) for the CNN, (T, F) for the RNN) or flat rows for the MLP.")
+        check_backbone_input_shape(self.trunk, shape, "trunk")
 
     def _objective(self):
         tasks = [CrossEntropyObjective() if kind == "classification" else SquaredErrorObjective()
