@@ -27,6 +27,25 @@ from .networks.blocks import positive_ints
 from ._training import (ArrayDataset, CrossEntropyObjective, DivergenceGuard, FreezeBlocks,
                         HoldoutSplit, NetworkBuildError, SquaredErrorObjective, TrainingNet)
 
+# max_epochs='auto': epochs for about AUTO_STEPS optimizer steps, within bounds
+AUTO_STEPS = 1500
+AUTO_MIN_EPOCHS = 10
+AUTO_MAX_EPOCHS = 1000
+
+
+def auto_batch_size(n_samples):
+    """``batch_size='auto'``: a tenth of the samples, within [16, 64].
+
+    Small data sets get several steps per epoch (Wang et al. 2017 train
+    their FCN with ``min(n / 10, 16)``); larger ones 64.
+
+    Examples
+    --------
+    >>> auto_batch_size(36), auto_batch_size(300), auto_batch_size(60000)
+    (16, 30, 64)
+    """
+    return int(min(64, max(16, n_samples // 10)))
+
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
@@ -162,8 +181,9 @@ class BaseNeuralEstimator(BaseEstimator):
 
     _parameter_constraints = {
         "input_shape": [None, tuple, list],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"full"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"),
+                       StrOptions({"full", "auto"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "optimizer_kwargs": [None, dict],
@@ -321,6 +341,21 @@ class BaseNeuralEstimator(BaseEstimator):
     def _objective(self):
         raise NotImplementedError
 
+    def _auto_epochs(self, n_samples, batch_size):
+        """Epochs of ``max_epochs='auto'``: about ``AUTO_STEPS`` optimizer steps.
+
+        A budget counted in epochs gives a small data set few steps (36
+        samples, 30 epochs: 30 steps in all) and a large one many; counted in
+        steps it serves both. Bounded to ``[AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS]``
+        so large data sets still see every sample several times.
+        """
+        if getattr(self, "early_stopping", False):
+            n_samples -= int(np.ceil(n_samples * self.validation_fraction))
+        batch = n_samples if batch_size in (-1, None) else min(batch_size, n_samples)
+        steps_per_epoch = max(1, int(np.ceil(n_samples / max(batch, 1))))
+        epochs = int(np.ceil(AUTO_STEPS / steps_per_epoch))
+        return int(np.clip(epochs, AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS))
+
     def _init_hook(self):
         """A callable applied to the freshly initialised module, or None.
 
@@ -457,6 +492,11 @@ class BaseNeuralEstimator(BaseEstimator):
             else:
                 net = self._new_net(self._n_outputs)
                 self._setup_signature_ = self._setup_signature()
+            if net.batch_size == "auto":
+                net.batch_size = auto_batch_size(len(X))
+            if epochs == "auto":
+                epochs = self._auto_epochs(len(X), net.batch_size)
+            net.max_epochs = epochs
             net.train_epochs(ArrayDataset(X, y, sample_weight), epochs)
             self.net_ = net
             self.n_iter_ = len(net.history)

@@ -13,7 +13,7 @@ from ..neural_network._cnn import _CNN_PARAMS, _BaseCNN
 from ..neural_network._docs import fill_doc
 
 
-@fill_doc(max_epochs=30, lr="1e-3", cnn_params=_CNN_PARAMS)
+@fill_doc(max_epochs="auto", lr="1e-3", batch_size="auto", cnn_params=_CNN_PARAMS)
 class DeepEnsembleClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
     """Deep ensemble of CNN classifiers trained together in one vectorised network.
 
@@ -66,9 +66,10 @@ class DeepEnsembleClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
     }
     _network_class = CNNEnsembleNetwork
 
-    def __init__(self, input_shape=None, *, n_members=5, bootstrap=True, channels=(32, 64),
-                 kernel_size=3, pool_size=2, batch_norm=True, dropout=0.25,
-                 hidden_sizes=(128,), max_epochs=30, batch_size=64, lr=1e-3,
+    def __init__(self, input_shape=None, *, n_members=5, bootstrap=True, channels=None,
+                 kernel_size=None, pool_size=None, batch_norm=True, dropout=None,
+                 hidden_sizes=None, global_pool=None, max_epochs="auto", batch_size="auto",
+                 lr=1e-3,
                  optimizer="adam", optimizer_kwargs=None, weight_decay=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  tol=1e-4, warm_start=False, random_state=None, device="cpu",

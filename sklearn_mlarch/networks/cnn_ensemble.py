@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .blocks import positive_ints
-from .cnn import channels_last, conv_layer_types, conv_plan
+from .cnn import GlobalPool, channels_last, conv_layer_types, conv_plan, resolve_architecture
 from .random import Dropout
 
 
@@ -37,8 +37,9 @@ class CNNEnsembleNetwork(nn.Module):
         Outputs per member.
     n_members : int, default=5
         Number of networks.
-    channels, kernel_size, pool_size, batch_norm, dropout, hidden_sizes
-        As for :class:`CNNNetwork`, per member.
+    channels, kernel_size, pool_size, batch_norm, dropout, hidden_sizes, global_pool
+        As for :class:`CNNNetwork`, per member; ``None`` takes the default
+        for the input (images or signals).
 
     Examples
     --------
@@ -48,12 +49,17 @@ class CNNEnsembleNetwork(nn.Module):
     torch.Size([2, 4, 10])
     """
 
-    def __init__(self, input_shape, n_outputs, n_members=5, channels=(32, 64), kernel_size=3,
-                 pool_size=2, batch_norm=True, dropout=0.0, hidden_sizes=(128,)):
+    def __init__(self, input_shape, n_outputs, n_members=5, channels=None, kernel_size=None,
+                 pool_size=None, batch_norm=True, dropout=None, hidden_sizes=None,
+                 global_pool=None):
         super().__init__()
         input_shape, ndim, conv, norm, pool = conv_layer_types(input_shape)
         self.n_members = M = positive_ints(n_members, "n_members")[0]
-        plan, out_ch, spatial = conv_plan(input_shape, channels, kernel_size, pool_size)
+        arch = resolve_architecture(input_shape, channels, kernel_size, pool_size, dropout,
+                                    hidden_sizes, global_pool)
+        dropout, hidden_sizes = arch["dropout"], arch["hidden_sizes"]
+        plan, out_ch, spatial = conv_plan(input_shape, arch["channels"], arch["kernel_size"],
+                                          arch["pool_size"])
         blocks, in_ch, groups = [], input_shape[0], 1
         for i, (ch, k, p) in enumerate(plan):
             # the first layer reads the shared input once for all members
@@ -70,8 +76,12 @@ class CNNEnsembleNetwork(nn.Module):
                 layers.append(("dropout", Dropout(dropout)))
             blocks.append((f"conv{i}", nn.Sequential(OrderedDict(layers))))
             in_ch, groups = ch, M
+        if arch["global_pool"] == "flatten":
+            width = out_ch * int(torch.tensor(spatial).prod())
+        else:
+            blocks.append(("global_pool", GlobalPool(arch["global_pool"])))
+            width = out_ch
         blocks.append(("flatten", _MemberColumns()))
-        width = out_ch * int(torch.tensor(spatial).prod())
         for i, hidden in enumerate(positive_ints(hidden_sizes, "hidden_sizes")
                                    if len(hidden_sizes) else ()):
             layers = [("linear", nn.Conv1d(width * M, hidden * M, 1, groups=M)),

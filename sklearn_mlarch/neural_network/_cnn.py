@@ -7,43 +7,66 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin
 from ..networks import CNNNetwork
+from ..networks.cnn import GLOBAL_POOLS
 from ._docs import fill_doc
 
 _CNN_PARAMS = """\
     input_shape : tuple of int, default=None
         Shape of one sample, ``(C, L)`` or ``(C, H, W)``. ``None`` takes the
         shape of an n-D ``X``, or treats a flat row as a one-channel signal.
-    channels : tuple of int, default=(32, 64)
-        Output channels of each convolution block.
-    kernel_size : int or tuple of int, default=3
-        Kernel size of every block, or one per block.
-    pool_size : int or tuple of int, default=2
+    channels : tuple of int, default=None
+        Output channels of each convolution block. None: (32, 64) for
+        images, (64, 128, 64) for signals.
+    kernel_size : int or tuple of int, default=None
+        Kernel size of every block, or one per block. None: 3 for images,
+        (7, 5, 3) for signals (3 for blocks after the third).
+    pool_size : int or tuple of int, default=None
         Max-pooling window after every block (1: none), or one per block.
+        None: 2 for images, 1 for signals.
     batch_norm : bool, default=True
         Batch normalisation after each convolution.
-    dropout : float, default=0.25
-        Dropout after each block and each hidden dense layer.
-    hidden_sizes : tuple of int, default=(128,)
-        Dense layers before the output layer."""
+    dropout : float, default=None
+        Dropout after each block and each hidden dense layer. None: 0.25 for
+        images, 0 for signals.
+    hidden_sizes : tuple of int, default=None
+        Dense layers before the output layer. None: (128,) for images, none
+        for signals.
+    global_pool : {'avg', 'max', 'flatten'}, default=None
+        How the last block's output becomes a vector: averaged or maximised
+        over all positions, or flattened. None: 'flatten' for images, 'avg'
+        for signals.
+
+    The defaults for signals are the fully convolutional network (FCN) of
+    Wang et al. (2017), "Time series classification from scratch with deep
+    neural networks: a strong baseline", the time-series literature's usual
+    baseline, with half its filters; with global average pooling its size
+    does not grow with the signal's length. For images they are a small
+    LeNet-style network. Pass ``channels=(128, 256, 128)`` for the paper's
+    widths."""
+
+
+def _tuple(value):
+    return None if value is None else tuple(value)
 
 
 class _BaseCNN(BaseNeuralEstimator):
     _parameter_constraints = {
         **BaseNeuralEstimator._parameter_constraints,
-        "channels": [tuple, list],
-        "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
-        "pool_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "channels": [None, tuple, list],
+        "kernel_size": [None, Interval(Integral, 1, None, closed="left"), tuple, list],
+        "pool_size": [None, Interval(Integral, 1, None, closed="left"), tuple, list],
         "batch_norm": ["boolean"],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "hidden_sizes": [tuple, list],
+        "dropout": [None, Interval(Real, 0, 1, closed="left")],
+        "hidden_sizes": [None, tuple, list],
+        "global_pool": [None, StrOptions(set(GLOBAL_POOLS))],
     }
     _network_class = CNNNetwork
 
     def _network_kwargs(self):
-        return dict(input_shape=self.input_shape_, channels=tuple(self.channels),
+        return dict(input_shape=self.input_shape_, channels=_tuple(self.channels),
                     kernel_size=self.kernel_size, pool_size=self.pool_size,
                     batch_norm=self.batch_norm, dropout=self.dropout,
-                    hidden_sizes=tuple(self.hidden_sizes))
+                    hidden_sizes=_tuple(self.hidden_sizes), global_pool=self.global_pool)
 
     def _default_input_shape(self, n_features):
         return (1, n_features)  # a flat row is a one-channel signal
@@ -56,7 +79,7 @@ class _BaseCNN(BaseNeuralEstimator):
                 "input_shape=(1, 8, 8) for 8x8 grey images given as flat rows.")
 
 
-@fill_doc(max_epochs=30, lr=1e-3, cnn_params=_CNN_PARAMS)
+@fill_doc(max_epochs="auto", lr=1e-3, batch_size="auto", cnn_params=_CNN_PARAMS)
 class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
     """Convolutional neural network classifier.
 
@@ -97,9 +120,10 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
-    def __init__(self, input_shape=None, *, channels=(32, 64), kernel_size=3, pool_size=2,
-                 batch_norm=True, dropout=0.25, hidden_sizes=(128,), max_epochs=30,
-                 batch_size=64, lr=1e-3, optimizer="adam", optimizer_kwargs=None,
+    def __init__(self, input_shape=None, *, channels=None, kernel_size=None, pool_size=None,
+                 batch_norm=True, dropout=None, hidden_sizes=None, global_pool=None,
+                 max_epochs="auto",
+                 batch_size="auto", lr=1e-3, optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, warm_start=False, random_state=None,
                  device="cpu", dtype="float32", verbose=0, callbacks=None,
@@ -108,7 +132,7 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
         self._store_params(locals())
 
 
-@fill_doc(max_epochs=30, lr=1e-3, cnn_params=_CNN_PARAMS)
+@fill_doc(max_epochs="auto", lr=1e-3, batch_size="auto", cnn_params=_CNN_PARAMS)
 class CNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseCNN):
     """Convolutional neural network regressor with one or more outputs.
 
@@ -140,9 +164,10 @@ class CNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseCNN):
     (3,)
     """
 
-    def __init__(self, input_shape=None, *, channels=(32, 64), kernel_size=3, pool_size=2,
-                 batch_norm=True, dropout=0.25, hidden_sizes=(128,), max_epochs=30,
-                 batch_size=64, lr=1e-3, optimizer="adam", optimizer_kwargs=None,
+    def __init__(self, input_shape=None, *, channels=None, kernel_size=None, pool_size=None,
+                 batch_norm=True, dropout=None, hidden_sizes=None, global_pool=None,
+                 max_epochs="auto",
+                 batch_size="auto", lr=1e-3, optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, warm_start=False, random_state=None,
                  device="cpu", dtype="float32", verbose=0, callbacks=None,

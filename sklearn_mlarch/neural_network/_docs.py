@@ -1,10 +1,16 @@
 """Parameter documentation shared by the neural estimators, written once."""
 
 TRAINING_PARAMS = """\
-    max_epochs : int, default=%(max_epochs)s
+    max_epochs : int or 'auto', default=%(max_epochs)s
         Epochs trained by ``fit`` (``partial_fit`` trains exactly one).
-    batch_size : int or 'full', default=64
-        Mini-batch size; ``'full'`` uses all samples in one batch.
+        ``'auto'`` counts the budget in optimizer steps instead: enough
+        epochs for about 1,500 steps, at least 10 and at most 1,000. A data
+        set of 36 samples then gets 500 epochs of 3 batches (30 epochs
+        would be 90 steps), one of 1,437 gets 66, one of 60,000 gets 10. For large data
+        sets, set an int or use ``early_stopping``.
+    batch_size : int, 'auto' or 'full', default=%(batch_size)s
+        Mini-batch size; ``'full'`` uses all samples in one batch, ``'auto'``
+        a tenth of the training samples within [16, 64].
     lr : float, default=%(lr)s
         Learning rate.
     optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'} or torch optimizer class, \
@@ -83,15 +89,16 @@ FITTED_ATTRIBUTES = """\
         Epochs trained in total."""
 
 
-def fill_doc(max_epochs, lr, **sections):
+def fill_doc(max_epochs, lr, batch_size=64, **sections):
     """Class decorator filling ``%(name)s`` fields of the class docstring.
 
     ``%(training_params)s`` and ``%(fitted_attributes)s`` are always
     available; ``sections`` adds family-specific ones (architecture
     parameters), so each text is written once.
     """
-    fields = {"training_params": TRAINING_PARAMS.replace("%(max_epochs)s", str(max_epochs))
-                                                  .replace("%(lr)s", str(lr)),
+    fields = {"training_params": TRAINING_PARAMS.replace("%(max_epochs)s", repr(max_epochs))
+                                                  .replace("%(lr)s", str(lr))
+                                                  .replace("%(batch_size)s", repr(batch_size)),
               "fitted_attributes": FITTED_ATTRIBUTES, "classifier_params": CLASSIFIER_PARAMS,
               "classifier_attributes": CLASSIFIER_ATTRIBUTES, **sections}
 

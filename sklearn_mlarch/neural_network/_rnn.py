@@ -4,9 +4,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..base import BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin
+from ..base import (BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin,
+                    _check_representable)
 from ..networks import RNNNetwork
 from ._docs import fill_doc
 
@@ -15,14 +17,15 @@ _RNN_PARAMS = """\
         Shape ``(T, F)`` of one sequence: T time steps of F features. ``None``
         takes the shape of a 3-D ``X``, or treats a flat row as a univariate
         sequence ``(n_features, 1)``.
-    cell : {'lstm', 'gru', 'rnn'}, default='lstm'
+    cell : {'lstm', 'gru', 'rnn'}, default='gru'
         Recurrent cell.
     hidden_size : int, default=64
         Units per recurrent layer and direction.
     num_layers : int, default=1
         Stacked recurrent layers.
-    bidirectional : bool, default=False
-        Read sequences in both directions.
+    bidirectional : bool, default=True
+        Read sequences in both directions; the two final hidden states are
+        concatenated.
     dropout : float, default=0.0
         Dropout between recurrent layers and after hidden dense layers.
     hidden_sizes : tuple of int, default=()
@@ -32,17 +35,19 @@ _RNN_PARAMS = """\
         or ``np.nan``, which ``StandardScaler`` passes through). Trailing time
         steps whose features all equal it are padding; sequences are packed
         so padding never changes the result. A list of ``(T_i, F)`` arrays of
-        different lengths is padded this way automatically."""
+        different lengths is padded this way automatically, and sequences
+        longer than any seen in fit are accepted by ``predict``.
+
+    The defaults are a bidirectional GRU of 64 units per direction, trained
+    for about 1,500 optimizer steps (``max_epochs='auto'``); the README's
+    benchmark tables give their accuracy on digits read row by row and on
+    variable-length multivariate sequences (JapaneseVowels)."""
 
 
 def _pad_ragged(X, length):
     n_features = np.shape(X[0])[1]
     longest = max(len(s) for s in X)
-    if length is not None and longest > length:
-        raise ValueError(f"A sequence has {longest} time steps but the estimator was "
-                         f"fitted on sequences of at most {length}. Pad or cut the training "
-                         "sequences to the longest length you will predict on.")
-    out = np.full((len(X), length or longest, n_features), np.nan)
+    out = np.full((len(X), max(length or 0, longest), n_features), np.nan)
     for i, seq in enumerate(X):
         out[i, :len(seq)] = seq
     return out
@@ -87,7 +92,48 @@ class _BaseRNN(BaseNeuralEstimator):
                 f"{shape}. Pass input_shape=(T, F), e.g. input_shape=(8, 8) for 8 time "
                 "steps of 8 features given as flat rows of 64.")
 
-    def _as_array(self, X, reset):
+    def _validate_X(self, X, y="no_validation", reset=True):
+        longer = None if reset else self._longer_sequences(X)
+        if longer is None:
+            return super()._validate_X(X, y, reset)
+        # sequences longer than any seen in fit: packing runs the recurrent
+        # layers over each sequence's own length, so no fixed T is needed
+        longer = check_array(longer.reshape(len(longer), -1), dtype=(np.float64, np.float32),
+                             ensure_all_finite="allow-nan").reshape(longer.shape)
+        _check_representable(longer, self._np_dtype)
+        return self._finalize_input(np.ascontiguousarray(longer, dtype=self._np_dtype),
+                                    True), y
+
+    def _check_sample_shape(self, sample_shape):
+        (T, F), fitted = sample_shape, tuple(self.input_shape_)
+        if len(sample_shape) == 2 and F == fitted[1] and T != fitted[0]:
+            raise ValueError(
+                f"X has sequences of {T} time steps, but {type(self).__name__} was fitted on "
+                f"{fitted[0]} without padding. To predict on sequences of other lengths, fit "
+                "with padding_value set (e.g. padding_value=np.nan), or on a list of "
+                "sequences of different lengths.")
+        super()._check_sample_shape(sample_shape)
+
+    def _longer_sequences(self, X):
+        """X as an ``(n, T', F)`` array when it is padded input longer than the
+        fitted sequences (``T' > T``); None otherwise."""
+        if not (getattr(self, "_ragged_", False) or self.padding_value is not None):
+            return None
+        if _is_sequence_list(X):
+            longest, widths = max(len(s) for s in X), {np.shape(s)[1] for s in X}
+        elif hasattr(X, "shape") and np.ndim(X) == 3:
+            longest, widths = np.shape(X)[1], {np.shape(X)[2]}
+        else:
+            return None
+        if longest <= self.input_shape_[0]:
+            return None
+        if widths != {self.input_shape_[1]}:
+            raise ValueError(f"X has sequences of {sorted(widths)} features per time step, but "
+                             f"{type(self).__name__} was fitted on {self.input_shape_[1]}.")
+        self._check_padding_value(X)
+        return _pad_ragged(X, None) if _is_sequence_list(X) else np.asarray(X, dtype=float)
+
+    def _check_padding_value(self, X):
         pad = self.padding_value
         if pad is not None and not np.isnan(pad):
             parts = X if _is_sequence_list(X) else [X]
@@ -96,6 +142,10 @@ class _BaseRNN(BaseNeuralEstimator):
                     f"X contains NaN, but padding_value={pad!r}: only time steps equal to "
                     f"{pad!r} mark padding, so NaN would be real missing data. Impute it, "
                     "or pass padding_value=np.nan if NaN marks the padding.")
+
+    def _as_array(self, X, reset):
+        self._check_padding_value(X)
+        pad = self.padding_value
         if _is_sequence_list(X):
             widths = sorted({np.shape(s)[1] for s in X})
             if len(widths) > 1:
@@ -140,7 +190,7 @@ class _BaseRNN(BaseNeuralEstimator):
         return X
 
 
-@fill_doc(max_epochs=30, lr=3e-3, rnn_params=_RNN_PARAMS)
+@fill_doc(max_epochs="auto", lr=3e-3, batch_size="auto", rnn_params=_RNN_PARAMS)
 class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
     """Recurrent neural network classifier (LSTM, GRU or plain RNN).
 
@@ -179,9 +229,9 @@ class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
-    def __init__(self, input_shape=None, *, cell="lstm", hidden_size=64, num_layers=1,
-                 bidirectional=False, dropout=0.0, hidden_sizes=(), padding_value=None,
-                 max_epochs=30, batch_size=64, lr=3e-3, optimizer="adam",
+    def __init__(self, input_shape=None, *, cell="gru", hidden_size=64, num_layers=1,
+                 bidirectional=True, dropout=0.0, hidden_sizes=(), padding_value=None,
+                 max_epochs="auto", batch_size="auto", lr=3e-3, optimizer="adam",
                  optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0,
@@ -190,7 +240,7 @@ class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
         self._store_params(locals())
 
 
-@fill_doc(max_epochs=30, lr=3e-3, rnn_params=_RNN_PARAMS)
+@fill_doc(max_epochs="auto", lr=3e-3, batch_size="auto", rnn_params=_RNN_PARAMS)
 class RNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseRNN):
     """Recurrent neural network regressor (LSTM, GRU or plain RNN).
 
@@ -220,9 +270,9 @@ class RNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseRNN):
     (3,)
     """
 
-    def __init__(self, input_shape=None, *, cell="lstm", hidden_size=64, num_layers=1,
-                 bidirectional=False, dropout=0.0, hidden_sizes=(), padding_value=None,
-                 max_epochs=30, batch_size=64, lr=3e-3, optimizer="adam",
+    def __init__(self, input_shape=None, *, cell="gru", hidden_size=64, num_layers=1,
+                 bidirectional=True, dropout=0.0, hidden_sizes=(), padding_value=None,
+                 max_epochs="auto", batch_size="auto", lr=3e-3, optimizer="adam",
                  optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0,

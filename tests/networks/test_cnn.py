@@ -25,8 +25,48 @@ def test_rejects_bad_input_shape():
 
 
 def test_usable_functionally_with_torch_func():
-    net = CNNNetwork((1, 4, 4), n_outputs=2, channels=(2,), batch_norm=False)
+    net = CNNNetwork((1, 4, 4), n_outputs=2, channels=(2,), batch_norm=False, dropout=0.0)
     params = dict(net.named_parameters())
     x = torch.randn(5, 1, 4, 4)
     out = torch.func.functional_call(net, params, (x,))
     torch.testing.assert_close(out, net(x))
+
+
+def test_signal_defaults_are_a_fully_convolutional_network():
+    net = CNNNetwork((3, 50), n_outputs=2)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert [c.out_channels for c in convs] == [64, 128, 64]
+    assert [c.kernel_size[0] for c in convs] == [7, 5, 3]
+    assert not any(isinstance(m, (torch.nn.MaxPool1d, torch.nn.Linear))
+                   for m in net.trunk.modules())
+    assert net.architecture["global_pool"] == "avg" and net.out_features == 64
+    # global pooling: the same weights read a signal of any length
+    assert net(torch.randn(2, 3, 20)).shape == net(torch.randn(2, 3, 500)).shape == (2, 2)
+
+
+def test_image_defaults_flatten_into_a_dense_layer():
+    net = CNNNetwork((1, 8, 8), n_outputs=10)
+    assert net.architecture["channels"] == (32, 64)
+    assert net.architecture["hidden_sizes"] == (128,)
+    assert net.out_features == 128
+
+
+@pytest.mark.parametrize("channels, kernels", [((16,), (7,)), ((4, 4, 4, 4), (7, 5, 3, 3))])
+def test_signal_kernel_defaults_follow_the_number_of_blocks(channels, kernels):
+    net = CNNNetwork((1, 30), n_outputs=2, channels=channels)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert tuple(c.kernel_size[0] for c in convs) == kernels
+
+
+@pytest.mark.parametrize("mode, reduce", [("avg", torch.mean), ("max", torch.amax)])
+def test_global_pool_modes(mode, reduce):
+    net = CNNNetwork((2, 6, 6), n_outputs=3, channels=(4,), hidden_sizes=(),
+                     global_pool=mode, batch_norm=False, dropout=0.0)
+    x = torch.randn(5, 2, 6, 6)
+    conv_out = net.trunk.conv0(x)
+    torch.testing.assert_close(net.embed(x), reduce(conv_out, dim=(2, 3)))
+
+
+def test_rejects_unknown_global_pool():
+    with pytest.raises(ValueError, match="global_pool"):
+        CNNNetwork((1, 10), n_outputs=2, global_pool="mean")

@@ -53,3 +53,38 @@ def test_regressor_learns_a_smooth_function():
 def test_input_shape_must_be_2d_or_3d(digits):
     with pytest.raises(ValueError, match=r"\(C, L\) or \(C, H, W\)"):
         CNNClassifier(input_shape=(1, 1, 8, 8)).fit(*digits)
+
+
+def test_default_architecture_follows_the_input(digits):
+    X, y = digits
+    signals = CNNClassifier(max_epochs=1, random_state=0).fit(X[:40].reshape(40, 1, 64), y[:40])
+    images = CNNClassifier(max_epochs=1, random_state=0).fit(X[:40].reshape(40, 1, 8, 8),
+                                                             y[:40])
+    assert signals.net_.module_.architecture["global_pool"] == "avg"
+    assert images.net_.module_.architecture["global_pool"] == "flatten"
+    # the parameters keep None: clone and get_params see what the user set
+    assert signals.get_params()["channels"] is None
+
+
+@pytest.mark.parametrize("n, batch, epochs", [(36, 16, 500), (3, 16, 1000), (200, 20, 150), (1437, 64, 66),
+                                              (60000, 64, 10)])
+def test_auto_budget_counts_optimizer_steps(n, batch, epochs):
+    from sklearn_mlarch.base import auto_batch_size
+
+    est = CNNClassifier()
+    assert auto_batch_size(n) == batch
+    assert est._auto_epochs(n, batch) == epochs
+    # early stopping holds out validation_fraction: fewer steps per epoch
+    held = CNNClassifier(early_stopping=True, validation_fraction=0.5)
+    assert held._auto_epochs(200, 20) == est._auto_epochs(100, 20)
+
+
+def test_auto_budget_is_what_fit_trains():
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(40, 1, 6), np.arange(40) % 2  # 40 rows: batches of 16, 3 per epoch
+    est = CNNClassifier(channels=(2,), random_state=0).fit(X, y)
+    assert est.net_.batch_size == 16
+    assert est.n_iter_ == len(est.history_) == 500  # 1,500 steps
+    assert est.get_params()["max_epochs"] == "auto"
+    # an int keeps its meaning: exactly that many epochs
+    assert CNNClassifier(channels=(2,), max_epochs=3).fit(X, y).n_iter_ == 3

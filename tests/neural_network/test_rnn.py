@@ -68,13 +68,35 @@ def test_padding_errors():
         fast_instance(RNNClassifier).fit(bad, y)  # no padding declared
 
 
-def test_longer_sequence_at_predict_errors():
+def _one_by_one(clf, sequences):
+    module = clf.net_.module_.eval()
+    with torch.no_grad():
+        return np.vstack([torch.softmax(module(torch.as_tensor(s[None], dtype=torch.float32)),
+                                        1).numpy() for s in sequences])
+
+
+@pytest.mark.parametrize("padding_value", [None, 0.0])
+def test_longer_sequences_than_in_fit_are_predicted(padding_value):
+    # JapaneseVowels: training series reach 26 steps, test series 29
     X, y = make_sequence_classification(30, n_timesteps=8, variable_length=True,
                                         random_state=0)
+    clf = fast_instance(RNNClassifier, max_epochs=1,
+                        padding_value=padding_value).fit(X, y)
+    rng = np.random.RandomState(0)
+    longer = [rng.rand(12, 2) + 0.5, rng.rand(5, 2) + 0.5]
+    assert_allclose(clf.predict_proba(longer), _one_by_one(clf, longer), atol=1e-5)
+    with pytest.raises(ValueError, match="features per time step"):
+        clf.predict([rng.rand(12, 3), rng.rand(5, 3)])
+    with pytest.raises(ValueError, match="inf"):
+        clf.predict([np.full((12, 2), np.inf), rng.rand(5, 2)])
+
+
+def test_longer_sequences_need_padded_fit():
+    # a model fitted on one length without padding_value has no padding to mark
+    X, y = make_sequence_classification(20, n_timesteps=8, random_state=0)
     clf = fast_instance(RNNClassifier, max_epochs=1).fit(X, y)
-    longer = [np.zeros((12, 2)), np.zeros((5, 2))]
-    with pytest.raises(ValueError, match="at most 8"):
-        clf.predict(longer)
+    with pytest.raises(ValueError, match="12 time steps.*fitted on 8.*padding_value"):
+        clf.predict(np.zeros((2, 12, 2)))
 
 
 def test_input_shape_must_be_2d():

@@ -1,0 +1,195 @@
+"""Default CNN and RNN on real time series against 1-NN DTW.
+
+Data: UCR/UEA archive data sets that sktime ships (offline), on their
+official train/test splits. Each model is fitted with its defaults only:
+
+- ``CNNClassifier(random_state=seed)`` on ``X`` as ``(n, C, L)``;
+- ``RNNClassifier(random_state=seed)`` on ``X`` as ``(n, T, C)``, or, for
+  variable-length data, on the list of ``(T_i, C)`` sequences as loaded;
+- 1-NN with full-window dynamic time warping (squared Euclidean cost
+  between time steps, the multivariate "dependent" DTW), computed here with
+  numba. sktime's ``DtwDist`` refuses sequences of unequal length, so the
+  few lines of DTW are written out and checked against a plain Python
+  version on small inputs before use.
+
+Variable-length data sets (JapaneseVowels, PLAID) reach the CNN, which needs
+one length, with each series padded with zeros at the end to the longest
+training series (longer test series are cut to it); the RNN and DTW see the
+series as they are.
+
+    python benchmarks/bench_timeseries.py                  # every data set, seed 0
+    python benchmarks/bench_timeseries.py --seeds 0 1 2 --datasets ArrowHead
+
+Needs ``sktime`` and ``numba`` (``pip install sktime numba``).
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+from sklearn_mlarch import CNNClassifier, RNNClassifier
+
+DATASETS = ["ArrowHead", "OSULeaf", "ACSF1", "BasicMotions", "JapaneseVowels", "PLAID"]
+
+# Published test accuracies (%) on the official splits: FCN and ResNet of Wang
+# et al. (2017) as rerun by Ismail Fawaz et al. (2019, "Deep learning for time
+# series classification: a review", DMKD; repository hfawaz/dl-4-tsc), and
+# full-window 1-NN DTW. None where no figure was found.
+#   [F]   dl-4-tsc results/results-uea-avg-std.csv (UCR 2015 archive), mean of 10 runs
+#   [F18] dl-4-tsc results/results-ucr-128.csv (UCR 2018 archive), mean of its 5 runs
+#   [FM]  dl-4-tsc results/results-mts-avg-std.csv (Baydogan's MTS archive), mean of 10
+#   [T]   tsml-eval results/classification/Multivariate (Ruiz et al. 2021), fold 0
+#   [U]   UCR 2018 archive DataSummary.csv, "DTW (w=100)" error, as accuracy
+PUBLISHED = {  # name: (FCN, ResNet, 1-NN DTW, sources)
+    "ArrowHead": (84.3, 84.5, 70.3, "F, U"),
+    "OSULeaf": (97.7, 97.9, 59.1, "F, U"),
+    "ACSF1": (89.8, 91.6, 64.0, "F18, U"),
+    "BasicMotions": (None, 100.0, 97.5, "T (ResNet; DTW_D)"),
+    "JapaneseVowels": (99.3, 99.2, None, "FM"),
+    "PLAID": (90.4, 94.0, 83.6, "F18, U"),
+}
+
+
+def load(name, split):
+    """``(sequences, y)``: a list of ``(T_i, C)`` arrays and the labels."""
+    from sktime.datasets import load_UCR_UEA_dataset
+
+    X, y = load_UCR_UEA_dataset(name, split=split, return_type="nested_univ")
+    seqs = [np.stack([np.asarray(X.iloc[i, c], dtype=float) for c in range(X.shape[1])],
+                     axis=1) for i in range(len(X))]
+    return seqs, np.asarray(y)
+
+
+def as_signals(seqs, length):
+    """``(n, C, length)``: each ``(T_i, C)`` series zero-padded at the end, or cut."""
+    out = np.zeros((len(seqs), seqs[0].shape[1], length))
+    for i, s in enumerate(seqs):
+        t = min(len(s), length)
+        out[i, :, :t] = s[:t].T
+    return out
+
+
+def _dtw_python(a, b):
+    cost = np.full((len(a) + 1, len(b) + 1), np.inf)
+    cost[0, 0] = 0.0
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d = float(((a[i - 1] - b[j - 1]) ** 2).sum())
+            cost[i, j] = d + min(cost[i - 1, j], cost[i, j - 1], cost[i - 1, j - 1])
+    return cost[-1, -1]
+
+
+def _make_dtw():
+    import numba
+
+    @numba.njit(cache=False, fastmath=False)
+    def dtw(a, b):
+        n, m, c = a.shape[0], b.shape[0], a.shape[1]
+        prev = np.full(m + 1, np.inf)
+        prev[0] = 0.0
+        for i in range(1, n + 1):
+            cur = np.full(m + 1, np.inf)
+            for j in range(1, m + 1):
+                d = 0.0
+                for k in range(c):
+                    diff = a[i - 1, k] - b[j - 1, k]
+                    d += diff * diff
+                best = prev[j]
+                if cur[j - 1] < best:
+                    best = cur[j - 1]
+                if prev[j - 1] < best:
+                    best = prev[j - 1]
+                cur[j] = d + best
+            prev = cur
+        return prev[m]
+
+    @numba.njit(parallel=True, cache=False)
+    def nearest(test, test_len, train, train_len):
+        out = np.empty(len(test_len), dtype=np.int64)
+        for i in numba.prange(len(test_len)):
+            a = test[i, :test_len[i]]
+            best, arg = np.inf, -1
+            for j in range(len(train_len)):
+                d = dtw(a, train[j, :train_len[j]])
+                if d < best:
+                    best, arg = d, j
+            out[i] = arg
+        return out
+
+    return dtw, nearest
+
+
+def _packed(seqs):
+    lengths = np.array([len(s) for s in seqs])
+    out = np.zeros((len(seqs), lengths.max(), seqs[0].shape[1]))
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = s
+    return out, lengths
+
+
+def one_nn_dtw(train, y_train, test):
+    dtw, nearest = _make_dtw()
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # the compiled DTW against the plain one
+        a, b = rng.normal(size=(rng.integers(3, 9), 2)), rng.normal(size=(rng.integers(3, 9), 2))
+        assert np.isclose(dtw(a, b), _dtw_python(a, b)), "numba DTW disagrees"
+    idx = nearest(*_packed(test), *_packed(train))
+    return y_train[idx]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=DATASETS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--models", nargs="+", default=["cnn", "rnn", "dtw"])
+    args = parser.parse_args()
+    import torch
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"seeds {args.seeds}\n")
+    print("| data set | train shape | model | test accuracy (%) | per seed | fit time (s) |")
+    print("|---|---|---|---|---|---|")
+    for name in args.datasets:
+        train, y_train = load(name, "train")
+        test, y_test = load(name, "test")
+        lengths = {len(s) for s in train}
+        shape = (f"{len(train)} x {train[0].shape[1]} x "
+                 + (str(lengths.pop()) if len(lengths) == 1
+                    else f"{min(lengths)}..{max(lengths)}"))
+        equal = len({len(s) for s in train + test}) == 1
+        longest = max(len(s) for s in train)
+        for model in args.models:
+            scores, times = [], []
+            for seed in args.seeds if model != "dtw" else [None]:
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    if model == "cnn":
+                        est = CNNClassifier(random_state=seed).fit(
+                            as_signals(train, longest), y_train)
+                        pred = est.predict(as_signals(test, longest))
+                    elif model == "rnn":
+                        Xtr = np.stack(train) if equal else train
+                        Xte = np.stack(test) if equal else test
+                        pred = RNNClassifier(random_state=seed).fit(Xtr, y_train).predict(Xte)
+                    else:
+                        pred = one_nn_dtw(train, y_train, test)
+                times.append(time.perf_counter() - start)
+                scores.append(100 * float(np.mean(pred == y_test)))
+            label = {"cnn": "CNNClassifier()", "rnn": "RNNClassifier()",
+                     "dtw": "1-NN DTW (full window)"}[model]
+            per_seed = " ".join(f"{s:.1f}" for s in scores)
+            print(f"| {name} | {shape} | {label} | {np.mean(scores):.1f} | {per_seed} | "
+                  f"{np.mean(times):.1f} |", flush=True)
+    print("\nPublished (%): | data set | FCN | ResNet | 1-NN DTW full window | source |")
+    print("|---|---|---|---|---|")
+    for name in args.datasets:
+        fcn, resnet, dtw, source = PUBLISHED[name]
+        cells = " | ".join("-" if v is None else f"{v:.1f}" for v in (fcn, resnet, dtw))
+        print(f"| {name} | {cells} | {source} |")
+
+
+if __name__ == "__main__":
+    main()
