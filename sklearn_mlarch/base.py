@@ -178,6 +178,9 @@ class BaseNeuralEstimator(BaseEstimator):
     """
 
     _y_allow_missing = False
+    # HyperbandSearchCV: warm_start with max_epochs=m trains exactly m more
+    # epochs, the same as training k + m at once
+    _continuations = {"max_epochs": "resume"}
 
     _parameter_constraints = {
         "input_shape": [None, tuple, list],

@@ -163,6 +163,7 @@ _MAML_ATTRIBUTES = """\
 
 
 class _BaseMAML(BaseNeuralEstimator):
+    _continuations = {"n_meta_iter": "resume"}  # warm start: n_meta_iter more
     _parameter_constraints = {
         "network": [StrOptions(set(_NETWORKS)), nn.Module],
         "network_params": [None, dict],

@@ -16,30 +16,11 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params
 
+from ._continuation import MODES, PartialFitSteps, check_continuation, classes_for
 from ._proposals import OptunaProposals, RandomProposals
 from ._schedule import hyperband_schedule
 
-
-def _continuation_mode(estimator, resource):
-    """How a promoted candidate reaches a larger resource.
-
-    'additive': ``warm_start=True`` with ``resource = r - r_prev`` trains the
-    missing part (epochs, iterations); 'total': ``warm_start=True`` with
-    ``resource = r`` grows the model to ``r`` (trees of an ensemble);
-    'refit': train anew at ``r``.
-    """
-    if resource == "n_samples":
-        return "refit"
-    params = estimator.get_params()
-    owner, prefix = estimator, ""
-    if "__" in resource:  # a step of a Pipeline or a nested estimator
-        prefix = resource.rsplit("__", 1)[0] + "__"
-        owner = params.get(prefix[:-2], estimator)
-    if prefix + "warm_start" not in params:
-        return "refit"
-    if type(owner).__module__.startswith("sklearn.ensemble"):
-        return "total"  # n_estimators, HistGradientBoosting's max_iter: model size
-    return "additive"
+_MORE = ("bracket", "rung", "n_resources", "resource_spent", "continuation")
 
 
 def _metric_value(test_scores, metric, refit):
@@ -48,12 +29,132 @@ def _metric_value(test_scores, metric, refit):
         return test_scores
     if metric in test_scores:
         return test_scores[metric]
-    # a callable scoring returned several metrics: refit names one, else the first
-    return test_scores[refit if refit in test_scores else sorted(test_scores)[0]]
+    if isinstance(refit, str) and refit in test_scores:  # a callable returned several
+        return test_scores[refit]
+    raise ValueError(
+        f"scoring returned several metrics {sorted(test_scores)}: HyperbandSearchCV promotes "
+        "candidates by one of them. Pass refit='<metric name>' to say which.")
 
 
 def _warm_start_key(resource):
     return resource.rsplit("__", 1)[0] + "__warm_start" if "__" in resource else "warm_start"
+
+
+class _Bracket:
+    """One bracket's state: its candidates, the survivors, their per-fold models."""
+
+    def __init__(self, index, s, rungs):
+        self.index, self.s, self.rungs = index, s, rungs
+        self.candidates, self.alive, self.rung = [], [], 0
+        self.models, self.trained = {}, defaultdict(int)
+        self.params, self.out, self.more = [], [], defaultdict(list)
+        self.spent = 0.0
+        self.summary = {"s": s, "n_candidates": [], "n_resources": []}
+
+    @property
+    def done(self):
+        return self.rung >= len(self.rungs)
+
+
+class _Run:
+    """What every rung of one search shares: data, folds, base estimator, settings."""
+
+    def __init__(self, search, base, X, y, splits, subsets, fit_kwargs, metric, classes):
+        self.search, self.base, self.X, self.y = search, base, X, y
+        self.splits, self.subsets, self.fit_kwargs = splits, subsets, fit_kwargs
+        self.metric, self.classes = metric, classes
+        self.mode = search.continuation_
+        self.resource = search.resource
+        self.warm_key = (self.resource.rsplit("__", 1)[0] + "__warm_start"
+                         if "__" in self.resource else "warm_start")
+
+    def _job(self, br, c, k, r):
+        """``(estimator, parameters, continued)`` for candidate ``c`` on fold ``k`` at ``r``."""
+        prev, cand = br.models.get((c, k)), br.candidates[c]
+        continued = prev is not None and self.mode != "refit"
+        if self.mode == "partial_fit":
+            inner = prev if continued else clone(self.base).set_params(**cand)
+            extra = r - br.trained[c] if continued else r
+            return PartialFitSteps(inner, extra, self.classes), None, continued
+        if continued:
+            extra = r - br.trained[c] if self.mode == "resume" else r
+            return prev, {self.resource: extra, self.warm_key: True}, True
+        params = dict(cand)
+        if self.resource != "n_samples":
+            params[self.resource] = r
+        return clone(self.base), params, False
+
+    def rung_jobs(self, br, n_brackets):
+        n_i, r = br.rungs[br.rung]
+        br.alive = br.alive[:n_i]
+        br.summary["n_candidates"].append(len(br.alive))
+        br.summary["n_resources"].append(r)
+        search = self.search
+        if search.verbose > 0:
+            print(f"[Hyperband] bracket {br.index + 1}/{n_brackets} (s={br.s}), rung "
+                  f"{br.rung}: {len(br.alive)} candidates x {len(self.splits)} folds at "
+                  f"{self.resource}={r}", flush=True)
+        jobs, br.modes = [], {}
+        n_splits = len(self.splits)
+        for c in br.alive:
+            spent = 0.0
+            for k, (train, test) in enumerate(self.splits):
+                est, params, continued = self._job(br, c, k, r)
+                # per fold: a fold that failed before restarts from scratch
+                spent += (r - br.trained[c] if continued else r) / n_splits
+                br.modes[c] = self.mode if continued else "new"
+                fold_train = self.subsets[k][:r] if self.subsets is not None else train
+                jobs.append(delayed(_fit_and_score)(
+                    est, self.X, self.y, train=fold_train, test=test, parameters=params,
+                    split_progress=(k, n_splits),
+                    candidate_progress=(br.alive.index(c), len(br.alive)), **self.fit_kwargs))
+            br.more["resource_spent"].append(spent)
+            br.spent += spent
+        return jobs
+
+    def collect(self, br, out, proposals):
+        """Keep the rung's results and models, promote the best, free the others."""
+        n_i, r = br.rungs[br.rung]
+        n_splits = len(self.splits)
+        default_warm = self.base.get_params().get(self.warm_key)
+        for j, result in enumerate(out):
+            c, k = br.alive[j // n_splits], j % n_splits
+            est = result.pop("estimator")
+            if result["fit_error"] is not None or self.mode == "refit":
+                br.models[(c, k)] = None  # failed: a later rung starts anew
+            elif self.mode == "partial_fit":
+                br.models[(c, k)] = est.estimator
+            else:
+                est.set_params(**{self.resource: r, self.warm_key: default_warm})
+                br.models[(c, k)] = est
+        if callable(self.search.scoring):
+            _insert_error_scores(out, self.search.error_score)
+        for c in br.alive:
+            br.trained[c] = r
+            shown = dict(br.candidates[c])
+            if self.resource != "n_samples":
+                shown[self.resource] = r
+            br.params.append(shown)
+            for key, value in (("bracket", br.s), ("rung", br.rung), ("n_resources", r),
+                               ("continuation", br.modes[c])):
+                br.more[key].append(value)
+        br.out.extend(out)
+        # promote the best by mean test score; failed fits (NaN) come last
+        scores = np.array([np.mean([_metric_value(o["test_scores"], self.metric,
+                                                  self.search.refit)
+                                    for o in out[j:j + n_splits]])
+                           for j in range(0, len(out), n_splits)])
+        order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
+        br.rung += 1
+        keep = br.rungs[br.rung][0] if not br.done else 0
+        for o in order[keep:]:  # a candidate's last rung: tell the proposer
+            proposals.report(br.alive[o], scores[o])
+        survivors = [br.alive[o] for o in order[:keep]]
+        # eliminated candidates' models are freed at once, not at the bracket's end
+        for c in set(br.alive) - set(survivors):
+            for k in range(n_splits):
+                br.models.pop((c, k), None)
+        br.alive = survivors
 
 
 class HyperbandSearchCV(BaseSearchCV):
@@ -67,16 +168,34 @@ class HyperbandSearchCV(BaseSearchCV):
     growing resource (epochs, iterations, trees or samples) and promoting the
     best ``1 / eta``. Every bracket ends at ``max_resource``.
 
-    Continuation: when the estimator has ``warm_start``, a promoted candidate
-    keeps training its per-fold models from where they stopped instead of
-    starting again, so each bracket spends exactly its Algorithm 1 budget.
-    The package's estimators and scikit-learn's ``SGDClassifier`` or
-    ``MLPClassifier`` continue by the missing epochs (``resource='max_epochs'``
-    or ``'max_iter'``); scikit-learn ensembles grow to the new size
-    (``resource='n_estimators'``). A resource of a Pipeline step
-    (``'cnnclassifier__max_epochs'``) continues through that step's
-    ``warm_start``. Other estimators, and ``resource='n_samples'``, are
-    refitted at each rung.
+    Continuation is declared, not guessed (``continuation='auto'``): a
+    promoted candidate keeps training its per-fold models only where the
+    estimator and resource say how. The package's estimators resume by the
+    missing epochs (``max_epochs``; exact: the continued model is the model
+    trained fresh for the larger budget, bit for bit); scikit-learn's SGD,
+    perceptron, passive-aggressive and MLP estimators continue through
+    ``partial_fit`` (``max_iter``; one call per unit, optimizer state
+    carried over); its forests, boosting and bagging ensembles grow
+    (``n_estimators``). Every other resource, and ``'n_samples'``, is
+    refitted at each rung. ``cv_results_['continuation']`` says, per row,
+    how the models were trained (``'new'`` or the mode);
+    :func:`~sklearn_mlarch.model_selection.declared_continuation` gives the
+    mode of any estimator. A Pipeline step's resource
+    (``'cnnclassifier__max_epochs'``) follows that step's declaration.
+
+    Rounded resources can repeat within a bracket (``eta=1.2,
+    max_resource=3`` gives rungs 1, 1, 1, 2, 2, 3, 3): repeated rungs are
+    merged into one, so every rung trains something.
+
+    Scheduling: by default (``scheduler='parallel'``) every bracket is in
+    flight at once, as in dask-ml's Hyperband: each wave of fits holds the
+    next rung of every bracket still running, so ``n_jobs`` workers have
+    several times more fits to share than one rung gives them. The results
+    are those of running the brackets one after another
+    (``scheduler='brackets'``), the same candidates and scores for a fixed
+    ``random_state``; with an Optuna ``sampler``, which learns from earlier
+    brackets, they run one after another. Models of eliminated candidates
+    are released as soon as a rung ends.
 
     ``fit`` orchestrates the rungs itself rather than through
     ``BaseSearchCV._run_search``, because continuation needs the fitted
@@ -111,7 +230,12 @@ class HyperbandSearchCV(BaseSearchCV):
         Parallel fits (one per candidate and fold) through joblib; process
         workers split the cores between them.
     refit : bool, str or callable, default=True
-        Refit the best candidate at ``max_resource`` on all the data.
+        Refit the best candidate at ``max_resource`` on all the data (through
+        ``partial_fit`` when the search continued that way). Only rows at
+        ``max_resource`` compete: a callable is given ``cv_results_``
+        restricted to them and returns an index into that subset. With
+        several metrics, ``refit`` must name the one that promotes
+        candidates and picks the best.
     cv : int, cross-validation generator or iterable, default=None
         As for :class:`~sklearn.model_selection.GridSearchCV`. The folds are
         drawn once and kept for every rung, which continuation needs.
@@ -134,14 +258,23 @@ class HyperbandSearchCV(BaseSearchCV):
         brackets sample from what earlier ones learnt, as in BOHB (Falkner et
         al., ICML 2018). ``param_distributions`` must then be one dict of
         lists and bounded scipy.stats distributions.
+    continuation : {'auto', 'resume', 'partial_fit', 'grow', 'refit'}, default='auto'
+        How a promoted candidate reaches the next rung's resource: the mode
+        the estimator declares for ``resource`` (``'auto'``, see above), or
+        one named for an estimator of your own: ``'resume'`` (``warm_start``
+        with the missing amount), ``'partial_fit'`` (that many calls),
+        ``'grow'`` (``warm_start`` with the new total) or ``'refit'``.
+    scheduler : {'parallel', 'brackets'}, default='parallel'
+        All brackets in flight at once, or one after another; same results.
 
     Attributes
     ----------
     cv_results_ : dict of numpy arrays
         One row per candidate per rung, with the columns of
         ``RandomizedSearchCV`` plus ``bracket``, ``rung``, ``n_resources``
-        (the resource of the rung) and ``resource_spent`` (resource trained
-        at this rung, per fold: less than ``n_resources`` when continued).
+        (the resource of the rung), ``resource_spent`` (resource trained
+        at this rung, per fold: less than ``n_resources`` when continued)
+        and ``continuation`` (``'new'``, or how the models continued).
     best_estimator_ : estimator
         The best candidate refitted on all the data.
     best_score_ : float
@@ -156,6 +289,13 @@ class HyperbandSearchCV(BaseSearchCV):
     brackets_ : list of dict
         Per bracket: ``s``, the number of candidates and the resource of each
         rung.
+    n_resources_, n_candidates_ : list of list of int
+        As in :class:`~sklearn.model_selection.HalvingRandomSearchCV`, per
+        bracket: the resource and the number of candidates of each rung.
+    continuation_ : str
+        The continuation mode used.
+    n_waves_ : int
+        Number of waves of parallel fits the search ran.
     min_resource_, max_resource_ : int
         The resolved bounds.
     n_splits_ : int
@@ -197,12 +337,15 @@ class HyperbandSearchCV(BaseSearchCV):
         "eta": [Interval(Real, 1, None, closed="neither")],
         "random_state": ["random_state"],
         "sampler": [None, HasMethods(["sample_independent", "sample_relative"])],
+        "continuation": [StrOptions({"auto", *MODES})],
+        "scheduler": [StrOptions({"parallel", "brackets"})],
     }
 
     def __init__(self, estimator, param_distributions, *, resource="max_epochs",
                  max_resource="auto", min_resource="auto", eta=3, scoring=None, n_jobs=None,
                  refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs", random_state=None,
-                 error_score=np.nan, return_train_score=False, sampler=None):
+                 error_score=np.nan, return_train_score=False, sampler=None,
+                 continuation="auto", scheduler="parallel"):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -213,6 +356,8 @@ class HyperbandSearchCV(BaseSearchCV):
         self.eta = eta
         self.random_state = random_state
         self.sampler = sampler
+        self.continuation = continuation
+        self.scheduler = scheduler
 
     # ------------------------------------------------------------------ setup
     def _check_resource(self, y, splits):
@@ -234,8 +379,18 @@ class HyperbandSearchCV(BaseSearchCV):
                     f"{type(self.estimator).__name__}; pass one of its integer parameters "
                     "(e.g. 'max_epochs', 'max_iter', 'n_estimators') or 'n_samples'.")
             max_r, min_r = params[self.resource], 1
+        if self.resource == "n_samples" and self.max_resource != "auto" and \
+                self.max_resource > max_r:
+            raise ValueError(
+                f"max_resource={self.max_resource} samples, but the smallest training fold "
+                f"has {max_r}: the last rungs would silently train on fewer. Pass "
+                f"max_resource <= {max_r} or 'auto'.")
         max_r = max_r if self.max_resource == "auto" else self.max_resource
         min_r = min_r if self.min_resource == "auto" else self.min_resource
+        if max_r == "auto":
+            raise ValueError(
+                f"{type(self.estimator).__name__} has {self.resource}='auto', which is "
+                "resolved from the data at fit: pass max_resource (e.g. max_resource=27).")
         if not isinstance(max_r, Integral) or max_r < min_r:
             raise ValueError(f"max_resource ({max_r!r}) must be an integer >= min_resource "
                              f"({min_r}); set max_resource explicitly.")
@@ -271,110 +426,97 @@ class HyperbandSearchCV(BaseSearchCV):
         splits = list(cv.split(X, y, **routed.splitter.split))
         self.n_splits_ = len(splits)
         self.min_resource_, self.max_resource_ = self._check_resource(y, splits)
-        mode = _continuation_mode(self.estimator, self.resource)
-        warm_key = _warm_start_key(self.resource)
+        self.continuation_ = check_continuation(self.estimator, self.resource,
+                                                self.continuation)
+        self._check_promotion(scorers)
         rng = check_random_state(self.random_state)
         proposals = (RandomProposals(self.param_distributions, rng) if self.sampler is None
                      else OptunaProposals(self.param_distributions,
                                           copy.deepcopy(self.sampler)))
-        if self.resource == "n_samples":
-            subsets = [rng.permutation(train) for train, _ in splits]
-        base = clone(self.estimator)
-        fit_kwargs = dict(scorer=scorers, fit_params=routed.estimator.fit,
-                          score_params=routed.scorer.score,
-                          return_train_score=self.return_train_score,
-                          return_n_test_samples=True, return_times=True,
-                          return_estimator=True, error_score=self.error_score,
-                          verbose=max(self.verbose - 1, 0))
-        metric = self._promotion_metric(scorers, refit_metric)
-        all_params, all_out, more = [], [], defaultdict(list)
-        self.brackets_, self.total_resource_ = [], 0.0
+        subsets = ([rng.permutation(train) for train, _ in splits]
+                   if self.resource == "n_samples" else None)
+        run = _Run(search=self, base=clone(self.estimator), X=X, y=y, splits=splits,
+                   subsets=subsets, fit_kwargs=dict(
+                       scorer=scorers, fit_params=routed.estimator.fit,
+                       score_params=routed.scorer.score,
+                       return_train_score=self.return_train_score,
+                       return_n_test_samples=True, return_times=True,
+                       return_estimator=True, error_score=self.error_score,
+                       verbose=max(self.verbose - 1, 0)),
+                   metric=self._promotion_metric(scorers, refit_metric),
+                   classes=classes_for(self.estimator, y))
         schedule = hyperband_schedule(self.max_resource_ / self.min_resource_, self.eta)
-
+        brackets = [_Bracket(b, bracket["s"], self._distinct_rungs(bracket["rungs"]))
+                    for b, bracket in enumerate(schedule)]
+        # all brackets in flight: each wave runs the next rung of every bracket
+        # still going, so a wave has many more fits to share among the workers
+        # than one rung has. Candidates are proposed in bracket order either
+        # way, so the results do not depend on the scheduler. An Optuna
+        # sampler learns from earlier brackets: it runs them one by one.
+        one_by_one = self.scheduler == "brackets" or self.sampler is not None
+        self.n_waves_ = 0
         with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as parallel:
-            for b, bracket in enumerate(schedule):
-                candidates = proposals.propose(bracket["rungs"][0][0])
-                alive = list(range(len(candidates)))
-                models, trained = {}, defaultdict(int)
-                summary = {"s": bracket["s"], "n_candidates": [], "n_resources": []}
-                for i, (n_i, r_units) in enumerate(bracket["rungs"]):
-                    alive = alive[:max(n_i, 1)]
-                    r = self._rung_resource(r_units, summary["n_resources"])
-                    summary["n_candidates"].append(len(alive))
-                    summary["n_resources"].append(r)
-                    if self.verbose > 0:
-                        print(f"[Hyperband] bracket {b + 1}/{len(schedule)} (s={bracket['s']})"
-                              f", rung {i}: {len(alive)} candidates x {self.n_splits_} folds "
-                              f"at {self.resource}={r}", flush=True)
-                    jobs, spent = [], defaultdict(float)
-                    for c in alive:
-                        for k, (train, test) in enumerate(splits):
-                            prev = models.get((c, k))
-                            if prev is not None and mode != "refit":
-                                extra = r - trained[c] if mode == "additive" else r
-                                est, fit_params = prev, {self.resource: extra,
-                                                         warm_key: True}
-                            else:
-                                est = clone(base)
-                                fit_params = dict(candidates[c])
-                                if self.resource != "n_samples":
-                                    fit_params[self.resource] = r
-                            fold_train = subsets[k][:r] if self.resource == "n_samples" else train
-                            # per fold: a fold that failed before restarts from scratch
-                            continued = prev is not None and mode != "refit"
-                            spent[c] += (r - trained[c] if continued else r) / self.n_splits_
-                            jobs.append(delayed(_fit_and_score)(
-                                est, X, y, train=fold_train, test=test, parameters=fit_params,
-                                split_progress=(k, self.n_splits_),
-                                candidate_progress=(alive.index(c), len(alive)), **fit_kwargs))
-                    out = parallel(jobs)
-                    for j, result in enumerate(out):
-                        c, k = alive[j // self.n_splits_], j % self.n_splits_
-                        est = result.pop("estimator")
-                        if result["fit_error"] is None and mode != "refit":
-                            est.set_params(**{self.resource: r,
-                                              warm_key: base.get_params()[warm_key]})
-                            models[(c, k)] = est
-                        else:
-                            models[(c, k)] = None  # failed: a later rung starts anew
-                    if callable(self.scoring):
-                        _insert_error_scores(out, self.error_score)
-                    for c in alive:
-                        trained[c] = r
-                        shown = dict(candidates[c])
-                        if self.resource != "n_samples":
-                            shown[self.resource] = r
-                        all_params.append(shown)
-                        for key, value in (("bracket", bracket["s"]), ("rung", i),
-                                           ("n_resources", r), ("resource_spent", spent[c])):
-                            more[key].append(value)
-                        self.total_resource_ += spent[c]
-                    all_out.extend(out)
-                    # promote the best by mean test score; failed fits (NaN) come last
-                    scores = np.array([np.mean([_metric_value(r_["test_scores"], metric,
-                                                              self.refit)
-                                                for r_ in out[j:j + self.n_splits_]])
-                                       for j in range(0, len(out), self.n_splits_)])
-                    order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
-                    keep = (bracket["rungs"][i + 1][0] if i + 1 < len(bracket["rungs"])
-                            else 0)
-                    for o in order[keep:]:  # a candidate's last rung: tell the proposer
-                        proposals.report(alive[o], scores[o])
-                    alive = [alive[o] for o in order]
-                self.brackets_.append(summary)
+            pending, active = list(brackets), []
+            while pending or active:
+                if not active or not one_by_one:
+                    starting = pending[:1] if one_by_one else pending
+                    pending = pending[len(starting):]
+                    for br in starting:
+                        br.candidates = proposals.propose(br.rungs[0][0])
+                        br.alive = list(range(len(br.candidates)))
+                    active += starting
+                jobs, spans = [], []
+                for br in active:
+                    rung_jobs = run.rung_jobs(br, len(brackets))
+                    spans.append((br, len(rung_jobs)))
+                    jobs += rung_jobs
+                out = parallel(jobs)
+                self.n_waves_ += 1
+                pos = 0
+                for br, n in spans:
+                    run.collect(br, out[pos:pos + n], proposals)
+                    pos += n
+                active = [br for br in active if not br.done]
 
+        all_out = [o for br in brackets for o in br.out]
         # once for the whole search: one rung of failures must not stop the others
         _warn_or_raise_about_fit_failures(all_out, self.error_score)
-        results = self._format_results(all_params, self.n_splits_, all_out, more)
-        self._finish(X, y, routed, scorers, refit_metric, results, all_out)
+        if callable(self.scoring):  # metric names from any fit that succeeded
+            _insert_error_scores(all_out, self.error_score)
+        more = {key: [v for br in brackets for v in br.more[key]] for key in _MORE}
+        results = self._format_results([p for br in brackets for p in br.params],
+                                       self.n_splits_, all_out, more)
+        self.brackets_ = [br.summary for br in brackets]
+        self.n_resources_ = [br.summary["n_resources"] for br in brackets]
+        self.n_candidates_ = [br.summary["n_candidates"] for br in brackets]
+        self.total_resource_ = float(sum(br.spent for br in brackets))
+        self._finish(X, y, routed, scorers, refit_metric, results, all_out, run)
         return self
+
+    def _distinct_rungs(self, rungs):
+        """``(n_i, r_i)`` with ``r_i`` the integer resource, one rung per distinct ``r_i``.
+
+        Rounding can give neighbouring rungs the same resource (``eta=1.2``,
+        ``max_resource=3``: 1, 1, 1, 2, 2, 3, 3). Training by 0 more is no
+        rung: such rungs merge into the first of them, which keeps its
+        number of candidates and promotes as many as the next distinct rung
+        takes.
+        """
+        distinct, previous = [], []
+        for n_i, r_units in rungs:
+            r = self._rung_resource(r_units, previous)
+            previous.append(r)
+            if distinct and distinct[-1][1] == r:
+                continue
+            distinct.append((max(n_i, 1), r))
+        return distinct
 
     def _rung_resource(self, r_units, previous):
         r = int(round(r_units * self.min_resource_))
         r = min(max(r, self.min_resource_, previous[-1] if previous else 0), self.max_resource_)
         return r
 
-    def _finish(self, X, y, routed, scorers, refit_metric, results, all_out):
+    def _finish(self, X, y, routed, scorers, refit_metric, results, all_out, run):
         """Best candidate, refit and the attributes of BaseSearchCV."""
         first_test_score = all_out[0]["test_scores"]
         self.multimetric_ = isinstance(first_test_score, dict)
@@ -387,24 +529,49 @@ class HyperbandSearchCV(BaseSearchCV):
                 self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
             self.best_params_ = results["params"][self.best_index_]
         if self.refit:
-            self.best_estimator_ = clone(self.estimator).set_params(
-                **clone(self.best_params_, safe=False))
+            params = clone(self.best_params_, safe=False)
             start = time.time()
-            if y is not None:
-                self.best_estimator_.fit(X, y, **routed.estimator.fit)
+            if self.continuation_ == "partial_fit":
+                # trained as the search trained it: max_resource partial_fit calls
+                params.pop(self.resource)
+                best = clone(self.estimator).set_params(**params)
+                PartialFitSteps(best, self.max_resource_, run.classes).fit(
+                    X, y, **routed.estimator.fit)
             else:
-                self.best_estimator_.fit(X, **routed.estimator.fit)
+                best = clone(self.estimator).set_params(**params)
+                if y is not None:
+                    best.fit(X, y, **routed.estimator.fit)
+                else:
+                    best.fit(X, **routed.estimator.fit)
             self.refit_time_ = time.time() - start
+            self.best_estimator_ = best
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = scorers._scorers if hasattr(scorers, "_scorers") else scorers
         self.cv_results_ = results
 
+    def _check_promotion(self, scorers):
+        """Several metrics: ``refit`` must name the one that promotes candidates."""
+        if hasattr(scorers, "_scorers") and not isinstance(self.refit, str):
+            raise ValueError(
+                "With several metrics, HyperbandSearchCV promotes candidates from rung to "
+                "rung by one of them: pass refit='<metric name>' (it also picks the best "
+                f"candidate), one of {sorted(scorers._scorers)}. refit=False or a callable "
+                "cannot say which metric promotes.")
+
     @staticmethod
     def _select_best_index(refit, refit_metric, results):
-        """Best row among those evaluated at the full resource."""
-        if callable(refit):
-            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        """Best row among those evaluated at the full resource.
+
+        A callable ``refit`` is given only those rows (``cv_results_``
+        restricted to them); the index it returns is into that subset.
+        """
         full = np.flatnonzero(results["n_resources"] == np.max(results["n_resources"]))
+        if callable(refit):
+            n_rows = len(results["params"])
+            subset = {k: (v[full] if isinstance(v, np.ndarray) and len(v) == n_rows
+                          else [v[i] for i in full] if isinstance(v, list) and len(v) == n_rows
+                          else v) for k, v in results.items()}
+            return int(full[BaseSearchCV._select_best_index(refit, refit_metric, subset)])
         scores = results[f"mean_test_{refit_metric}"][full]
         return int(full[0] if np.isnan(scores).all() else full[np.nanargmax(scores)])

@@ -1,9 +1,36 @@
 """Torch thread control for parallel workers."""
 
 import contextlib
+import multiprocessing
 import os
 
 import torch
+from joblib import cpu_count
+
+_LOKY_WORKER = "popen_loky_posix"
+
+
+def _loky_workers():
+    """Number of joblib (loky) worker processes beside this one, itself included.
+
+    None outside a loky worker, or where ``/proc`` cannot tell (not Linux).
+    """
+    if not multiprocessing.current_process().name.startswith("LokyProcess"):
+        return None
+    parent = os.getppid()
+    try:
+        with open(f"/proc/{parent}/task/{parent}/children") as f:
+            children = f.read().split()
+        count = 0
+        for pid in children:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    count += _LOKY_WORKER.encode() in f.read()
+            except OSError:  # a worker that just ended
+                continue
+    except OSError:
+        return None
+    return max(count, 1)
 
 
 def worker_threads():
@@ -12,10 +39,18 @@ def worker_threads():
     joblib's process workers (loky, also under Dask and Ray backends that
     honour it) set ``OMP_NUM_THREADS`` to ``cores // n_jobs``; use it so
     ``n_jobs`` workers share the cores instead of each taking all of them.
-    Elsewhere keep torch's current setting.
+    But joblib keeps an ``OMP_NUM_THREADS`` the user exported (common on
+    clusters and in container images): 2 exported on 2 cores gives each of
+    2 workers 2 threads, and the fits run at half speed. So inside a loky
+    worker the count is capped at ``cores // workers``. Elsewhere keep
+    torch's current setting.
     """
     value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else torch.get_num_threads()
+    threads = int(value) if value.isdigit() and int(value) > 0 else torch.get_num_threads()
+    workers = _loky_workers()
+    if workers is not None:
+        threads = min(threads, max(1, cpu_count() // workers))
+    return threads
 
 
 @contextlib.contextmanager

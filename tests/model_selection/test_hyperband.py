@@ -13,7 +13,12 @@ from sklearn_mlarch.utils._testing import fast_instance
 
 
 class EpochCounter(ClassifierMixin, BaseEstimator):
-    """Scores the total epochs it has trained, to expose continuation."""
+    """Scores the total epochs it has trained, to expose continuation.
+
+    Its warm start adds max_epochs, and it declares so: the search resumes it.
+    """
+
+    _continuations = {"max_epochs": "resume"}
 
     def __init__(self, max_epochs=10, warm_start=False, quality=0.0, fail=False):
         self.max_epochs = max_epochs
