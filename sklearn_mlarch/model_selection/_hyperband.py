@@ -13,10 +13,10 @@ from sklearn.model_selection._validation import (_fit_and_score, _insert_error_s
                                                  _warn_or_raise_about_fit_failures)
 from sklearn.utils import check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params
 
 from ._continuation import MODES, PartialFitSteps, check_continuation, classes_for
+from ._engines import FoldFit, make_engine, worker_slots as _worker_slots
 from ._proposals import OptunaProposals, RandomProposals
 from ._schedule import hyperband_schedule
 
@@ -49,6 +49,7 @@ class _Bracket:
         self.models, self.trained = {}, defaultdict(int)
         self.params, self.out, self.more = [], [], defaultdict(list)
         self.spent = 0.0
+        self.modes, self.pending_spent = {}, {}
         self.summary = {"s": s, "n_candidates": [], "n_resources": []}
 
     @property
@@ -67,83 +68,89 @@ class _Run:
         self.resource = search.resource
         self.warm_key = (self.resource.rsplit("__", 1)[0] + "__warm_start"
                          if "__" in self.resource else "warm_start")
+        self.default_warm = base.get_params().get(self.warm_key)
 
-    def _job(self, br, c, k, r):
-        """``(estimator, parameters, continued)`` for candidate ``c`` on fold ``k`` at ``r``."""
+    def fold_fit(self, br, c, k, r, progress):
+        """The :class:`FoldFit` of candidate ``c`` on fold ``k`` at resource ``r``."""
         prev, cand = br.models.get((c, k)), br.candidates[c]
         continued = prev is not None and self.mode != "refit"
+        train, test = self.splits[k]
+        if self.subsets is not None:
+            train = self.subsets[k][:r]
+        common = dict(train=train, test=test, split_progress=(k, len(self.splits)),
+                      candidate_progress=progress)
         if self.mode == "partial_fit":
-            inner = prev if continued else clone(self.base).set_params(**cand)
+            # the wrapper is built where the fit runs (the model may be a
+            # future of a model on a Dask worker)
             extra = r - br.trained[c] if continued else r
-            return PartialFitSteps(inner, extra, self.classes), None, continued
+            inner = prev if continued else clone(self.base).set_params(**cand)
+            return FoldFit(inner, partial_fit=(extra, self.classes), **common), continued
+        after = ({} if self.mode == "refit"
+                 else {self.resource: r, self.warm_key: self.default_warm})
         if continued:
             extra = r - br.trained[c] if self.mode == "resume" else r
-            return prev, {self.resource: extra, self.warm_key: True}, True
+            return FoldFit(prev, parameters={self.resource: extra, self.warm_key: True},
+                           after_fit=after, **common), True
         params = dict(cand)
         if self.resource != "n_samples":
             params[self.resource] = r
-        return clone(self.base), params, False
+        return FoldFit(clone(self.base), parameters=params, after_fit=after, **common), False
 
     def rung_jobs(self, br, n_brackets):
         n_i, r = br.rungs[br.rung]
         br.alive = br.alive[:n_i]
         br.summary["n_candidates"].append(len(br.alive))
         br.summary["n_resources"].append(r)
-        search = self.search
-        if search.verbose > 0:
+        if self.search.verbose > 0:
             print(f"[Hyperband] bracket {br.index + 1}/{n_brackets} (s={br.s}), rung "
                   f"{br.rung}: {len(br.alive)} candidates x {len(self.splits)} folds at "
                   f"{self.resource}={r}", flush=True)
-        jobs, br.modes = [], {}
-        n_splits = len(self.splits)
+        fits = []
         for c in br.alive:
-            spent = 0.0
-            for k, (train, test) in enumerate(self.splits):
-                est, params, continued = self._job(br, c, k, r)
-                # per fold: a fold that failed before restarts from scratch
-                spent += (r - br.trained[c] if continued else r) / n_splits
-                br.modes[c] = self.mode if continued else "new"
-                fold_train = self.subsets[k][:r] if self.subsets is not None else train
-                jobs.append(delayed(_fit_and_score)(
-                    est, self.X, self.y, train=fold_train, test=test, parameters=params,
-                    split_progress=(k, n_splits),
-                    candidate_progress=(br.alive.index(c), len(br.alive)), **self.fit_kwargs))
-            br.more["resource_spent"].append(spent)
-            br.spent += spent
-        return jobs
+            fits += self.unit(br, c, r, (br.alive.index(c), len(br.alive)))
+        return fits
 
-    def collect(self, br, out, proposals):
+    def unit(self, br, c, r, progress):
+        """The fold fits of candidate ``c`` at ``r``; records the resource they spend."""
+        fits, spent = [], 0.0
+        for k in range(len(self.splits)):
+            fit, continued = self.fold_fit(br, c, k, r, progress)
+            # per fold: a fold that failed before restarts from scratch
+            spent += (r - br.trained[c] if continued else r) / len(self.splits)
+            br.modes[c] = self.mode if continued else "new"
+            fits.append(fit)
+        br.pending_spent[c] = spent
+        return fits
+
+    def record(self, br, c, r, rung, outcomes):
+        """Keep candidate ``c``'s fold results and models at ``r``: one row."""
+        for k, (result, model) in enumerate(outcomes):
+            br.models[(c, k)] = None if self.mode == "refit" else model
+        out = [result for result, _ in outcomes]
+        if callable(self.search.scoring):
+            _insert_error_scores(out, self.search.error_score)
+        br.trained[c] = r
+        shown = dict(br.candidates[c])
+        if self.resource != "n_samples":
+            shown[self.resource] = r
+        br.params.append(shown)
+        spent = br.pending_spent.pop(c)
+        for key, value in (("bracket", br.s), ("rung", rung), ("n_resources", r),
+                           ("continuation", br.modes[c]), ("resource_spent", spent)):
+            br.more[key].append(value)
+        br.spent += spent
+        br.out.extend(out)
+        return float(np.mean([_metric_value(o["test_scores"], self.metric, self.search.refit)
+                              for o in out]))
+
+    def collect(self, br, outcomes, proposals):
         """Keep the rung's results and models, promote the best, free the others."""
         n_i, r = br.rungs[br.rung]
         n_splits = len(self.splits)
-        default_warm = self.base.get_params().get(self.warm_key)
-        for j, result in enumerate(out):
-            c, k = br.alive[j // n_splits], j % n_splits
-            est = result.pop("estimator")
-            if result["fit_error"] is not None or self.mode == "refit":
-                br.models[(c, k)] = None  # failed: a later rung starts anew
-            elif self.mode == "partial_fit":
-                br.models[(c, k)] = est.estimator
-            else:
-                est.set_params(**{self.resource: r, self.warm_key: default_warm})
-                br.models[(c, k)] = est
-        if callable(self.search.scoring):
-            _insert_error_scores(out, self.search.error_score)
-        for c in br.alive:
-            br.trained[c] = r
-            shown = dict(br.candidates[c])
-            if self.resource != "n_samples":
-                shown[self.resource] = r
-            br.params.append(shown)
-            for key, value in (("bracket", br.s), ("rung", br.rung), ("n_resources", r),
-                               ("continuation", br.modes[c])):
-                br.more[key].append(value)
-        br.out.extend(out)
+        scores = np.array([self.record(br, c, r, br.rung,
+                                       outcomes[j * n_splits:(j + 1) * n_splits])
+                           for j, c in enumerate(br.alive)])
         # promote the best by mean test score; failed fits (NaN) come last
-        scores = np.array([np.mean([_metric_value(o["test_scores"], self.metric,
-                                                  self.search.refit)
-                                    for o in out[j:j + n_splits]])
-                           for j in range(0, len(out), n_splits)])
         order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
         br.rung += 1
         keep = br.rungs[br.rung][0] if not br.done else 0
@@ -338,7 +345,7 @@ class HyperbandSearchCV(BaseSearchCV):
         "random_state": ["random_state"],
         "sampler": [None, HasMethods(["sample_independent", "sample_relative"])],
         "continuation": [StrOptions({"auto", *MODES})],
-        "scheduler": [StrOptions({"parallel", "brackets"})],
+        "scheduler": [StrOptions({"parallel", "brackets", "async"})],
     }
 
     def __init__(self, estimator, param_distributions, *, resource="max_epochs",
@@ -435,48 +442,23 @@ class HyperbandSearchCV(BaseSearchCV):
                                           copy.deepcopy(self.sampler)))
         subsets = ([rng.permutation(train) for train, _ in splits]
                    if self.resource == "n_samples" else None)
+        fit_kwargs = dict(scorer=scorers, fit_params=routed.estimator.fit,
+                          score_params=routed.scorer.score,
+                          return_train_score=self.return_train_score,
+                          return_n_test_samples=True, return_times=True,
+                          return_estimator=True, error_score=self.error_score,
+                          verbose=max(self.verbose - 1, 0))
         run = _Run(search=self, base=clone(self.estimator), X=X, y=y, splits=splits,
-                   subsets=subsets, fit_kwargs=dict(
-                       scorer=scorers, fit_params=routed.estimator.fit,
-                       score_params=routed.scorer.score,
-                       return_train_score=self.return_train_score,
-                       return_n_test_samples=True, return_times=True,
-                       return_estimator=True, error_score=self.error_score,
-                       verbose=max(self.verbose - 1, 0)),
+                   subsets=subsets, fit_kwargs=fit_kwargs,
                    metric=self._promotion_metric(scorers, refit_metric),
                    classes=classes_for(self.estimator, y))
         schedule = hyperband_schedule(self.max_resource_ / self.min_resource_, self.eta)
-        brackets = [_Bracket(b, bracket["s"], self._distinct_rungs(bracket["rungs"]))
-                    for b, bracket in enumerate(schedule)]
-        # all brackets in flight: each wave runs the next rung of every bracket
-        # still going, so a wave has many more fits to share among the workers
-        # than one rung has. Candidates are proposed in bracket order either
-        # way, so the results do not depend on the scheduler. An Optuna
-        # sampler learns from earlier brackets: it runs them one by one.
-        one_by_one = self.scheduler == "brackets" or self.sampler is not None
         self.n_waves_ = 0
-        with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as parallel:
-            pending, active = list(brackets), []
-            while pending or active:
-                if not active or not one_by_one:
-                    starting = pending[:1] if one_by_one else pending
-                    pending = pending[len(starting):]
-                    for br in starting:
-                        br.candidates = proposals.propose(br.rungs[0][0])
-                        br.alive = list(range(len(br.candidates)))
-                    active += starting
-                jobs, spans = [], []
-                for br in active:
-                    rung_jobs = run.rung_jobs(br, len(brackets))
-                    spans.append((br, len(rung_jobs)))
-                    jobs += rung_jobs
-                out = parallel(jobs)
-                self.n_waves_ += 1
-                pos = 0
-                for br, n in spans:
-                    run.collect(br, out[pos:pos + n], proposals)
-                    pos += n
-                active = [br for br in active if not br.done]
+        with make_engine(X, y, fit_kwargs, self.n_jobs, self.pre_dispatch) as engine:
+            if self.scheduler == "async":
+                brackets = [self._run_async(engine, run, proposals, schedule)]
+            else:
+                brackets = self._run_waves(engine, run, proposals, schedule)
 
         all_out = [o for br in brackets for o in br.out]
         # once for the whole search: one rung of failures must not stop the others
@@ -492,6 +474,131 @@ class HyperbandSearchCV(BaseSearchCV):
         self.total_resource_ = float(sum(br.spent for br in brackets))
         self._finish(X, y, routed, scorers, refit_metric, results, all_out, run)
         return self
+
+    def _run_waves(self, engine, run, proposals, schedule):
+        """Synchronous Hyperband: rungs in waves, every bracket in flight at once.
+
+        Each wave runs the next rung of every bracket still going, so a wave
+        has many more fits to share among the workers than one rung has.
+        Candidates are proposed in bracket order either way, so the results
+        do not depend on the scheduler. An Optuna sampler learns from
+        earlier brackets: it runs them one by one.
+        """
+        brackets = [_Bracket(b, bracket["s"], self._distinct_rungs(bracket["rungs"]))
+                    for b, bracket in enumerate(schedule)]
+        one_by_one = self.scheduler == "brackets" or self.sampler is not None
+        pending, active = list(brackets), []
+        while pending or active:
+            if not active or not one_by_one:
+                starting = pending[:1] if one_by_one else pending
+                pending = pending[len(starting):]
+                for br in starting:
+                    br.candidates = proposals.propose(br.rungs[0][0])
+                    br.alive = list(range(len(br.candidates)))
+                active += starting
+            fits, spans = [], []
+            for br in active:
+                rung_fits = run.rung_jobs(br, len(brackets))
+                spans.append((br, len(rung_fits)))
+                fits += rung_fits
+            outcomes = engine.wave(fits)
+            self.n_waves_ += 1
+            pos = 0
+            for br, n in spans:
+                run.collect(br, outcomes[pos:pos + n], proposals)
+                pos += n
+            active = [br for br in active if not br.done]
+        return brackets
+
+    def _run_async(self, engine, run, proposals, schedule):
+        """Asynchronous successive halving (ASHA; Li et al., MLSys 2020, Algorithm 2).
+
+        One ladder of rungs, those of Hyperband's most aggressive bracket.
+        Whenever a worker is free: promote a candidate that is in the top
+        ``1 / eta`` of the results its rung has so far and not yet promoted,
+        looking from the highest rung down; else start a new candidate at
+        the lowest rung, until as many candidates as the synchronous search
+        would sample have started. No rung waits for its slowest fit. When
+        too few candidates reach a rung for its top ``1 / eta`` to hold one,
+        the best of the highest rung is carried on to ``max_resource`` at the
+        end.
+        """
+        rungs = self._distinct_rungs(schedule[0]["rungs"])
+        br = _Bracket(0, schedule[0]["s"], rungs)
+        n_configs = sum(b["rungs"][0][0] for b in schedule)
+        upfront = self.sampler is None  # random candidates: drawn as the sync search draws
+        br.candidates = proposals.propose(n_configs) if upfront else []
+        if upfront:  # a grid of lists smaller than n_configs gives each point once
+            n_configs = len(br.candidates)
+        results = [[] for _ in rungs]  # per rung: (score, candidate) so far
+        promoted = [set() for _ in rungs]
+        started = 0
+        slots = _worker_slots(engine, self.n_jobs)
+        in_flight = {}  # future -> (candidate, rung, fold, fit)
+        units = {}  # (candidate, rung) -> outcomes by fold
+        n_splits = len(run.splits)
+
+        def next_unit():
+            nonlocal started
+            for k in range(len(rungs) - 2, -1, -1):
+                ranked = sorted(results[k], key=lambda t: -np.nan_to_num(t[0], nan=-np.inf))
+                for score, c in ranked[:int(len(ranked) / self.eta)]:
+                    if c not in promoted[k] and not np.isnan(score):
+                        promoted[k].add(c)
+                        return c, k + 1
+            if started < n_configs:
+                if not upfront:
+                    br.candidates += proposals.propose(1)
+                started += 1
+                return started - 1, 0
+            if not in_flight and not results[-1]:
+                # every candidate started, none promotable, none at max_resource
+                # (too few candidates for 1 / eta of a rung to be one): carry the
+                # best of the highest rung on, so the search ends at max_resource
+                for k in range(len(rungs) - 2, -1, -1):
+                    left = [(score, c) for score, c in results[k] if c not in promoted[k]
+                            and not np.isnan(score)]
+                    if left:
+                        c = max(left, key=lambda t: t[0])[1]
+                        promoted[k].add(c)
+                        return c, k + 1
+            return None
+
+        while True:
+            while sum(1 for _ in in_flight) < slots:
+                unit = next_unit()
+                if unit is None:
+                    break
+                c, k = unit
+                r = rungs[k][1]
+                if self.verbose > 0:
+                    print(f"[Hyperband async] candidate {c} to rung {k}: {self.resource}={r}",
+                          flush=True)
+                for fold, fit in enumerate(run.unit(br, c, r, (c, n_configs))):
+                    in_flight[engine.submit(fit)] = (c, k, fold, fit)
+                units[(c, k)] = [None] * n_splits
+                self.n_waves_ += 1
+            if not in_flight:
+                break
+            for future in engine.wait_any(list(in_flight)):
+                c, k, fold, fit = in_flight.pop(future)
+                units[(c, k)][fold] = engine.outcome(future, fit)
+                if all(o is not None for o in units[(c, k)]):
+                    score = run.record(br, c, rungs[k][1], k, units.pop((c, k)))
+                    results[k].append((score, c))
+                    br.summary.setdefault("finished", []).append((c, k))
+                    if k == len(rungs) - 1:
+                        proposals.report(c, score)
+                        for fold_k in range(n_splits):  # the top rung: done with it
+                            br.models.pop((c, fold_k), None)
+        br.summary["n_resources"] = [r for _, r in rungs]
+        br.summary["n_candidates"] = [len(res) for res in results]
+        for k, res in enumerate(results[:-1]):  # candidates that stopped below the top
+            for score, c in res:
+                if not any(c == c2 for _, c2 in results[k + 1]):
+                    proposals.report(c, score)
+        br.models.clear()
+        return br
 
     def _distinct_rungs(self, rungs):
         """``(n_i, r_i)`` with ``r_i`` the integer resource, one rung per distinct ``r_i``.

@@ -7,6 +7,7 @@ distributed = pytest.importorskip("distributed")
 
 from joblib import parallel_config  # noqa: E402
 from sklearn.ensemble import BaggingClassifier  # noqa: E402
+from sklearn.exceptions import FitFailedWarning  # noqa: E402
 
 import torch  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
@@ -18,8 +19,13 @@ from sklearn_mlarch.utils._testing import fast_instance  # noqa: E402
 
 @pytest.fixture(scope="module")
 def dask_client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+    import dask
+
+    # a task that killed 2 workers is reported as failed (KilledWorker): the
+    # fault test needs no more restarts than that
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                           processes=True, dashboard_address=None)
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -47,3 +53,87 @@ def test_bagging_and_hyperband_on_dask_workers(dask_client, digits):
     assert sum(dask_client.run(lambda dask_worker: len(dask_worker.state.log) > 0).values())
     local = fast_instance(CNNClassifier, input_shape=(1, 8, 8), max_epochs=3).fit(X, y)
     assert np.isfinite(local.predict_proba(X)).all()
+
+
+class _CountUnpickling(CNNClassifier):
+    """Counts how often a fitted model arrives in this (the driver's) process.
+
+    The class attribute is per process: workers count their own. Unfitted
+    clones sent out are unpickled here too, by the in-process scheduler.
+    """
+
+    arrivals = 0
+
+    def __setstate__(self, state):
+        if "net_" in state:
+            type(self).arrivals += 1
+        super().__setstate__(state)
+
+
+@pytest.mark.parametrize("scheduler", ["parallel", "async"])
+def test_hyperband_keeps_models_on_the_workers(dask_client, digits, scheduler):
+    X, y = digits
+    cnn = _CountUnpickling(**{**fast_instance(CNNClassifier).get_params(),
+                              "input_shape": (1, 8, 8), "max_epochs": 9})
+    _CountUnpickling.arrivals = 0
+    with parallel_config(backend="dask"):
+        search = HyperbandSearchCV(cnn, {"lr": [5e-3, 1e-2, 2e-2, 3e-2]}, cv=2,
+                                   scheduler=scheduler, random_state=0).fit(X, y)
+    res = search.cv_results_
+    assert "resume" in set(res["continuation"])  # models were continued...
+    assert _CountUnpickling.arrivals == 0  # ...where they were, never sent to the driver
+    assert np.isfinite(res["mean_test_score"]).all()
+    assert search.best_estimator_.n_iter_ == 9
+
+
+def test_dask_search_equals_the_local_one(dask_client):
+    from ..model_selection.test_hyperband import EpochCounter, _data
+
+    X, y = _data()
+    kwargs = dict(max_resource=9, cv=2, random_state=0)
+    space = {"quality": np.linspace(0, 0.5, 20)}
+    local = HyperbandSearchCV(EpochCounter(), space, **kwargs).fit(X, y)
+    with parallel_config(backend="dask"):
+        remote = HyperbandSearchCV(EpochCounter(), space, **kwargs).fit(X, y)
+    assert remote.cv_results_["params"] == local.cv_results_["params"]
+    assert np.array_equal(remote.cv_results_["mean_test_score"],
+                          local.cv_results_["mean_test_score"])
+
+
+class _KillsItsWorker(Callback):
+    """Ends its worker process when training starts: always, or once (a flag file)."""
+
+    def __init__(self, flag=None):
+        self.flag = flag
+
+    def on_train_begin(self, net, **kwargs):
+        import os
+
+        if self.flag is None or not os.path.exists(self.flag):
+            if self.flag:
+                open(self.flag, "w").close()
+            os._exit(1)
+
+
+def test_a_killed_worker_is_retried_or_reported_never_a_hang(dask_client, digits, tmp_path):
+    X, y = digits
+    cnn = fast_instance(CNNClassifier, input_shape=(1, 8, 8), max_epochs=3)
+    once = [_KillsItsWorker(flag=str(tmp_path / "killed"))]
+    with parallel_config(backend="dask"):
+        search = HyperbandSearchCV(cnn.set_params(callbacks=once), {"lr": [1e-2, 2e-2]},
+                                   cv=2, random_state=0).fit(X, y)
+    assert (tmp_path / "killed").exists()  # a worker really died mid-search...
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()  # ...and Dask retried
+
+    space = {"lr": [1e-2, 2e-2], "callbacks": [None, [_KillsItsWorker()]]}
+    with parallel_config(backend="dask"), pytest.warns(FitFailedWarning):
+        search = HyperbandSearchCV(cnn.set_params(callbacks=None), space, cv=2,
+                                   error_score=-1.0, random_state=0).fit(X, y)
+    res = search.cv_results_
+    killer = np.array([p["callbacks"] is not None for p in res["params"]])
+    assert killer.any() and (~killer).any()
+    assert (res["mean_test_score"][killer] == -1).all()  # reported as failed fits
+    # the others finished; a fit queued on a dying worker may be reported failed too
+    # (Dask counts it as suspicious), but never lost or hung
+    assert np.isfinite(res["mean_test_score"]).all() and res["mean_test_score"].max() > 0.3
+    assert search.best_params_["callbacks"] is None
