@@ -9,7 +9,10 @@ Each (estimator, resource) pair has one continuation mode:
   trained fresh for ``r``.
 - ``'partial_fit'``: ``r - r_prev`` calls of ``partial_fit``, one epoch each,
   for scikit-learn's SGD, perceptron, passive-aggressive and MLP estimators
-  with ``resource='max_iter'``. Their ``warm_start`` would restart the step
+  with ``resource='max_iter'`` (the estimator itself, not a Pipeline step:
+  a Pipeline has no ``partial_fit``). A candidate whose settings refuse
+  ``partial_fit`` (MLP's ``solver='lbfgs'``, SGD's ``early_stopping=True``
+  or ``class_weight='balanced'``) is refitted at each rung instead. Their ``warm_start`` would restart the step
   counter and Adam's moments; ``partial_fit`` carries them over. Every rung,
   the first included, and the final refit train through ``partial_fit``, so
   all models of a search are trained the same way.
@@ -80,8 +83,8 @@ def declared_continuation(estimator, resource):
     cls, module = type(owner).__name__, type(owner).__module__
     if not module.startswith("sklearn."):
         return "refit"
-    if (name == "max_iter" and cls in _PARTIAL_FIT and owner is estimator
-            and hasattr(owner, "partial_fit")):  # MLP with solver='lbfgs' has none
+    if name == "max_iter" and cls in _PARTIAL_FIT and owner is estimator \
+            and supports_partial_fit(owner):
         return "partial_fit"
     if (name == "n_estimators" and cls in _GROW_N_ESTIMATORS) or (
             name == "max_iter" and cls in _GROW_MAX_ITER):
@@ -108,6 +111,17 @@ def check_continuation(estimator, resource, continuation):
         raise ValueError("resource='n_samples' refits at each rung: use continuation='auto' "
                          "or 'refit'.")
     return continuation
+
+
+def supports_partial_fit(estimator):
+    """Whether ``estimator``, as configured, can be trained by ``partial_fit``.
+
+    MLP with ``solver='lbfgs'`` has no ``partial_fit``; SGD refuses it with
+    ``early_stopping=True`` or ``class_weight='balanced'``.
+    """
+    params = estimator.get_params(deep=False)
+    return (hasattr(estimator, "partial_fit") and not params.get("early_stopping", False)
+            and params.get("class_weight") != "balanced")
 
 
 class PartialFitSteps(BaseEstimator):
@@ -144,5 +158,11 @@ class PartialFitSteps(BaseEstimator):
 
 
 def classes_for(estimator, y):
-    """The ``classes`` argument a classifier's first ``partial_fit`` needs, else None."""
-    return np.unique(y) if is_classifier(estimator) and y is not None else None
+    """The ``classes`` argument a classifier's first ``partial_fit`` needs, else None.
+
+    The labels of ``y``, or for a multilabel indicator matrix its columns.
+    """
+    if not is_classifier(estimator) or y is None:
+        return None
+    y = np.asarray(y)
+    return np.arange(y.shape[1]) if y.ndim == 2 and y.shape[1] > 1 else np.unique(y)

@@ -111,8 +111,7 @@ class JoblibEngine:
 
     # asynchronous use
     def submit(self, fit):
-        n_jobs = self.n_jobs if self.n_jobs is not None else 1
-        n_jobs = cpu_count() if n_jobs < 0 else n_jobs
+        n_jobs = _processes(self.n_jobs)
         if n_jobs == 1:
             future = concurrent.futures.Future()
             future.set_result(run_fold_fit(fit, self.X, self.y, self.fit_kwargs))
@@ -198,10 +197,15 @@ def make_engine(X, y, fit_kwargs, n_jobs, pre_dispatch):
     return JoblibEngine(X, y, fit_kwargs, n_jobs, pre_dispatch)
 
 
+def _processes(n_jobs):
+    """joblib's meaning of ``n_jobs`` for processes: None is 1, -1 all cores, -2 all but one."""
+    if n_jobs is None:
+        return 1
+    return max(cpu_count() + 1 + n_jobs, 1) if n_jobs < 0 else n_jobs
+
+
 def worker_slots(engine, n_jobs):
     """How many fits can run at once: Dask's threads, or joblib's effective n_jobs."""
     if isinstance(engine, DaskEngine):
         return max(1, sum(engine.client.nthreads().values()))
-    if n_jobs is None:
-        return 1
-    return cpu_count() + 1 + n_jobs if n_jobs < 0 else n_jobs
+    return _processes(n_jobs)

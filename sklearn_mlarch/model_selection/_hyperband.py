@@ -15,7 +15,8 @@ from sklearn.utils import check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_method_params
 
-from ._continuation import MODES, PartialFitSteps, check_continuation, classes_for
+from ._continuation import (MODES, PartialFitSteps, check_continuation, classes_for,
+                            supports_partial_fit)
 from ._engines import FoldFit, make_engine, worker_slots as _worker_slots
 from ._proposals import OptunaProposals, RandomProposals
 from ._schedule import hyperband_schedule
@@ -49,7 +50,7 @@ class _Bracket:
         self.models, self.trained = {}, defaultdict(int)
         self.params, self.out, self.more = [], [], defaultdict(list)
         self.spent = 0.0
-        self.modes, self.pending_spent = {}, {}
+        self.modes, self.pending_spent, self.cand_modes = {}, {}, {}
         self.summary = {"s": s, "n_candidates": [], "n_resources": []}
 
     @property
@@ -70,25 +71,36 @@ class _Run:
                          if "__" in self.resource else "warm_start")
         self.default_warm = base.get_params().get(self.warm_key)
 
+    def mode_of(self, br, c):
+        """The continuation mode of candidate ``c``: the search's, or 'refit' for a
+        candidate whose settings refuse ``partial_fit`` (MLP's lbfgs solver...)."""
+        if self.mode != "partial_fit":
+            return self.mode
+        if c not in br.cand_modes:
+            est = clone(self.base).set_params(**br.candidates[c])
+            br.cand_modes[c] = "partial_fit" if supports_partial_fit(est) else "refit"
+        return br.cand_modes[c]
+
     def fold_fit(self, br, c, k, r, progress):
         """The :class:`FoldFit` of candidate ``c`` on fold ``k`` at resource ``r``."""
         prev, cand = br.models.get((c, k)), br.candidates[c]
-        continued = prev is not None and self.mode != "refit"
+        mode = self.mode_of(br, c)
+        continued = prev is not None and mode != "refit"
         train, test = self.splits[k]
         if self.subsets is not None:
             train = self.subsets[k][:r]
         common = dict(train=train, test=test, split_progress=(k, len(self.splits)),
                       candidate_progress=progress)
-        if self.mode == "partial_fit":
+        if mode == "partial_fit":
             # the wrapper is built where the fit runs (the model may be a
             # future of a model on a Dask worker)
             extra = r - br.trained[c] if continued else r
             inner = prev if continued else clone(self.base).set_params(**cand)
             return FoldFit(inner, partial_fit=(extra, self.classes), **common), continued
-        after = ({} if self.mode == "refit"
+        after = ({} if mode == "refit"
                  else {self.resource: r, self.warm_key: self.default_warm})
         if continued:
-            extra = r - br.trained[c] if self.mode == "resume" else r
+            extra = r - br.trained[c] if mode == "resume" else r
             return FoldFit(prev, parameters={self.resource: extra, self.warm_key: True},
                            after_fit=after, **common), True
         params = dict(cand)
@@ -117,7 +129,7 @@ class _Run:
             fit, continued = self.fold_fit(br, c, k, r, progress)
             # per fold: a fold that failed before restarts from scratch
             spent += (r - br.trained[c] if continued else r) / len(self.splits)
-            br.modes[c] = self.mode if continued else "new"
+            br.modes[c] = self.mode_of(br, c) if continued else "new"
             fits.append(fit)
         br.pending_spent[c] = spent
         return fits
@@ -125,7 +137,7 @@ class _Run:
     def record(self, br, c, r, rung, outcomes):
         """Keep candidate ``c``'s fold results and models at ``r``: one row."""
         for k, (result, model) in enumerate(outcomes):
-            br.models[(c, k)] = None if self.mode == "refit" else model
+            br.models[(c, k)] = None if self.mode_of(br, c) == "refit" else model
         out = [result for result, _ in outcomes]
         if callable(self.search.scoring):
             _insert_error_scores(out, self.search.error_score)
@@ -154,9 +166,12 @@ class _Run:
         order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
         br.rung += 1
         keep = br.rungs[br.rung][0] if not br.done else 0
-        for o in order[keep:]:  # a candidate's last rung: tell the proposer
-            proposals.report(br.alive[o], scores[o])
-        survivors = [br.alive[o] for o in order[:keep]]
+        # a failed candidate (NaN: error_score=np.nan) is never promoted
+        promoted = [o for o in order[:keep] if not np.isnan(scores[o])]
+        for o in order:
+            if o not in promoted:  # a candidate's last rung: tell the proposer
+                proposals.report(br.alive[o], scores[o])
+        survivors = [br.alive[o] for o in promoted]
         # eliminated candidates' models are freed at once, not at the bracket's end
         for c in set(br.alive) - set(survivors):
             for k in range(n_splits):
@@ -271,14 +286,19 @@ class HyperbandSearchCV(BaseSearchCV):
         one named for an estimator of your own: ``'resume'`` (``warm_start``
         with the missing amount), ``'partial_fit'`` (that many calls),
         ``'grow'`` (``warm_start`` with the new total) or ``'refit'``.
-    scheduler : {'parallel', 'brackets'}, default='parallel'
-        All brackets in flight at once, or one after another; same results.
+    scheduler : {'parallel', 'brackets', 'async'}, default='parallel'
+        All brackets in flight at once, or one after another (same
+        results), or asynchronous successive halving (ASHA): one ladder of
+        rungs whose candidates are promoted as soon as they rank in the top
+        ``1 / eta`` of their rung's results so far; its results depend on
+        the order fits finish.
 
     Attributes
     ----------
     cv_results_ : dict of numpy arrays
         One row per candidate per rung, with the columns of
-        ``RandomizedSearchCV`` plus ``bracket``, ``rung``, ``n_resources``
+        ``RandomizedSearchCV`` plus ``bracket`` (its ``s``: the bracket
+        ``brackets_[s_max - s]``), ``rung``, ``n_resources``
         (the resource of the rung), ``resource_spent`` (resource trained
         at this rung, per fold: less than ``n_resources`` when continued)
         and ``continuation`` (``'new'``, or how the models continued).
@@ -399,8 +419,11 @@ class HyperbandSearchCV(BaseSearchCV):
                 f"{type(self.estimator).__name__} has {self.resource}='auto', which is "
                 "resolved from the data at fit: pass max_resource (e.g. max_resource=27).")
         if not isinstance(max_r, Integral) or max_r < min_r:
-            raise ValueError(f"max_resource ({max_r!r}) must be an integer >= min_resource "
-                             f"({min_r}); set max_resource explicitly.")
+            raise ValueError(
+                f"max_resource ({max_r!r}) must be an integer >= min_resource ({min_r}"
+                + (", for 'n_samples' 2 x n_splits x n_classes" if self.resource == "n_samples"
+                   and self.min_resource == "auto" else "")
+                + "): raise max_resource or lower min_resource.")
         return int(min_r), int(max_r)
 
     def _promotion_metric(self, scorers, refit_metric):
@@ -425,6 +448,7 @@ class HyperbandSearchCV(BaseSearchCV):
         -------
         self : object
         """
+        self._check_promotion()
         scorers, refit_metric = self._get_scorers()
         X, y = indexable(X, y)
         params = _check_method_params(X, params=params)
@@ -435,7 +459,6 @@ class HyperbandSearchCV(BaseSearchCV):
         self.min_resource_, self.max_resource_ = self._check_resource(y, splits)
         self.continuation_ = check_continuation(self.estimator, self.resource,
                                                 self.continuation)
-        self._check_promotion(scorers)
         rng = check_random_state(self.random_state)
         proposals = (RandomProposals(self.param_distributions, rng) if self.sampler is None
                      else OptunaProposals(self.param_distributions,
@@ -565,7 +588,9 @@ class HyperbandSearchCV(BaseSearchCV):
             return None
 
         while True:
-            while sum(1 for _ in in_flight) < slots:
+            # a candidate's folds go out together: keep a unit queued beyond the
+            # free workers so none waits for the last fold of a unit
+            while len(in_flight) < max(slots, n_splits):
                 unit = next_unit()
                 if unit is None:
                     break
@@ -588,7 +613,7 @@ class HyperbandSearchCV(BaseSearchCV):
                     results[k].append((score, c))
                     br.summary.setdefault("finished", []).append((c, k))
                     if k == len(rungs) - 1:
-                        proposals.report(c, score)
+                        proposals.report_at(c, score)
                         for fold_k in range(n_splits):  # the top rung: done with it
                             br.models.pop((c, fold_k), None)
         br.summary["n_resources"] = [r for _, r in rungs]
@@ -596,7 +621,7 @@ class HyperbandSearchCV(BaseSearchCV):
         for k, res in enumerate(results[:-1]):  # candidates that stopped below the top
             for score, c in res:
                 if not any(c == c2 for _, c2 in results[k + 1]):
-                    proposals.report(c, score)
+                    proposals.report_at(c, score)
         br.models.clear()
         return br
 
@@ -638,14 +663,13 @@ class HyperbandSearchCV(BaseSearchCV):
         if self.refit:
             params = clone(self.best_params_, safe=False)
             start = time.time()
-            if self.continuation_ == "partial_fit":
-                # trained as the search trained it: max_resource partial_fit calls
-                params.pop(self.resource)
-                best = clone(self.estimator).set_params(**params)
+            best = clone(self.estimator).set_params(**params)
+            if self.continuation_ == "partial_fit" and supports_partial_fit(best):
+                # trained as the search trained it: max_resource partial_fit calls;
+                # its max_iter then says so (a clone's fit trains that many epochs)
                 PartialFitSteps(best, self.max_resource_, run.classes).fit(
                     X, y, **routed.estimator.fit)
             else:
-                best = clone(self.estimator).set_params(**params)
                 if y is not None:
                     best.fit(X, y, **routed.estimator.fit)
                 else:
@@ -657,13 +681,13 @@ class HyperbandSearchCV(BaseSearchCV):
         self.scorer_ = scorers._scorers if hasattr(scorers, "_scorers") else scorers
         self.cv_results_ = results
 
-    def _check_promotion(self, scorers):
+    def _check_promotion(self):
         """Several metrics: ``refit`` must name the one that promotes candidates."""
-        if hasattr(scorers, "_scorers") and not isinstance(self.refit, str):
+        if isinstance(self.scoring, (list, tuple, set, dict)) and not isinstance(self.refit, str):
             raise ValueError(
                 "With several metrics, HyperbandSearchCV promotes candidates from rung to "
                 "rung by one of them: pass refit='<metric name>' (it also picks the best "
-                f"candidate), one of {sorted(scorers._scorers)}. refit=False or a callable "
+                f"candidate), one of {sorted(self.scoring)}. refit=True, False or a callable "
                 "cannot say which metric promotes.")
 
     @staticmethod

@@ -20,6 +20,9 @@ class RandomProposals:
     def report(self, index, score):
         """Random sampling learns nothing from scores."""
 
+    def report_at(self, position, score):
+        """Random sampling learns nothing from scores."""
+
 
 def _optuna_distribution(name, values):
     from optuna.distributions import (CategoricalDistribution, FloatDistribution,
@@ -63,6 +66,7 @@ class OptunaProposals:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.study = optuna.create_study(direction="maximize", sampler=sampler)
         self.trials = []
+        self._told = set()
 
     def _decode(self, trial):
         params = {}
@@ -88,9 +92,16 @@ class OptunaProposals:
         trial, which Optuna's samplers leave out; a numeric ``error_score`` such
         as 0 is told as it is, so the sampler learns to avoid failing regions.
         """
+        self.report_at(self.offset + index, score)
+
+    def report_at(self, position, score):
+        """Tell the score of the ``position``-th candidate proposed so far."""
         from optuna.trial import TrialState
 
-        trial = self.trials[self.offset + index]
+        trial = self.trials[position]
+        if trial.number in self._told:
+            return
+        self._told.add(trial.number)
         if np.isfinite(score):
             self.study.tell(trial, float(score))
         else:

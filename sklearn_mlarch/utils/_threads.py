@@ -19,8 +19,15 @@ def _loky_workers():
         return None
     parent = os.getppid()
     try:
-        with open(f"/proc/{parent}/task/{parent}/children") as f:
-            children = f.read().split()
+        children = []
+        # children are listed per thread of the parent: joblib may be started
+        # from any of them
+        for task in os.listdir(f"/proc/{parent}/task"):
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    children += f.read().split()
+            except OSError:  # a thread that just ended
+                continue
         count = 0
         for pid in children:
             try:

@@ -206,3 +206,58 @@ def test_all_brackets_in_flight_give_the_same_results(sampler):
     # 4 brackets of 4, 3, 2 and 1 rungs: 4 waves instead of 10 rungs one by one
     assert one_by_one.n_waves_ == 10
     assert waves.n_waves_ == (10 if sampler else 4)
+
+
+def test_failed_candidates_are_never_promoted():
+    X, y = _data()
+    search = HyperbandSearchCV(EpochCounter(), {"fail": [True, True, False],
+                                                "quality": [0.1]},
+                               max_resource=3, cv=2, random_state=0)
+    with pytest.warns(FitFailedWarning):
+        search.fit(X, y)
+    res = search.cv_results_
+    promoted = res["rung"] > 0
+    assert not res["param_fail"][promoted].astype(bool).any()
+
+
+def test_candidates_that_refuse_partial_fit_are_refitted():
+    # the base MLP can partial_fit, a candidate with solver='lbfgs' cannot
+    X, y = _data()
+    search = HyperbandSearchCV(MLPClassifier(hidden_layer_sizes=(4,), random_state=0),
+                               {"solver": ["adam", "lbfgs"], "alpha": [1e-4, 1e-3]},
+                               resource="max_iter", max_resource=9, cv=2, random_state=0,
+                               error_score="raise").fit(X, y)
+    res = search.cv_results_
+    lbfgs = res["param_solver"] == "lbfgs"
+    assert set(res["continuation"][lbfgs]) == {"new"}
+    assert "partial_fit" in set(res["continuation"][~lbfgs])
+    # the refitted best says how long it trained: its clone trains the same budget
+    assert search.best_estimator_.max_iter == search.best_params_["max_iter"] == 9
+
+
+def test_multilabel_partial_fit_gets_every_label_column():
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.model_selection import KFold
+
+    X, Y = make_multilabel_classification(n_samples=90, n_classes=3, random_state=0)
+    search = HyperbandSearchCV(MLPClassifier(hidden_layer_sizes=(5,), random_state=0),
+                               {"alpha": [1e-4, 1e-3]}, resource="max_iter", max_resource=3,
+                               cv=KFold(3), random_state=0, error_score="raise").fit(X, Y)
+    assert search.continuation_ == "partial_fit"
+    assert search.best_estimator_.predict(X).shape == Y.shape
+
+
+def test_async_with_an_optuna_sampler_and_negative_n_jobs():
+    optuna = pytest.importorskip("optuna")
+    from scipy.stats import loguniform
+
+    X, y = _data()
+    search = HyperbandSearchCV(EpochCounter(), {"quality": loguniform(1e-3, 0.9)},
+                               max_resource=9, cv=2, scheduler="async", random_state=0,
+                               sampler=optuna.samplers.TPESampler(seed=0)).fit(X, y)
+    # every candidate proposed one by one, and told its score once: no crash
+    assert search.cv_results_["n_resources"].max() == 9
+    assert (search.cv_results_["rung"] == 0).sum() == 9 + 5 + 3
+    slow = HyperbandSearchCV(EpochCounter(), {"quality": [0.1, 0.2, 0.3]}, max_resource=3,
+                             cv=2, scheduler="async", n_jobs=-3, random_state=0).fit(X, y)
+    assert slow.cv_results_["n_resources"].max() == 3  # -3 on 2 cores: one worker

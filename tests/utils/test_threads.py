@@ -46,3 +46,17 @@ def test_loky_workers_cap_an_exported_omp_num_threads(monkeypatch, digits):
             for m in bag.estimators_} == {share}
     # in this process (no worker) the exported value still counts
     assert worker_threads() == 2 * cpu_count()
+
+
+def test_loky_cap_holds_when_joblib_starts_in_another_thread(monkeypatch):
+    import threading
+
+    from joblib import Parallel, cpu_count, delayed
+
+    monkeypatch.setenv("OMP_NUM_THREADS", str(2 * cpu_count()))
+    seen = []
+    thread = threading.Thread(target=lambda: seen.extend(
+        Parallel(n_jobs=2)(delayed(worker_threads)() for _ in range(4))))
+    thread.start()
+    thread.join()
+    assert set(seen) == {max(1, cpu_count() // 2)}
