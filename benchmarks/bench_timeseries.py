@@ -13,12 +13,15 @@ official train/test splits. Each model is fitted with its defaults only:
   version on small inputs before use.
 
 Variable-length data sets (JapaneseVowels, PLAID) reach the CNN, which needs
-one length, resampled (linear interpolation) to one length, the training
-series' median length rounded up to a multiple of 32 (a first run with PLAID
-zero-padded to its longest series, 1,344 steps, gave 37.2 % in 1,029 s: the
-global average pooling then averages mostly padding), each series
-z-normalised per channel as the UCR archive's equal-length series already
-are. The RNN and DTW see the series as they are.
+one length, in one of two ways (``--variable-length``): ``pad`` (zeros after
+the end, to the longest training series; longer test series are cut), or
+``resample`` (linear interpolation to the training series' median length
+rounded up to a multiple of 32, each series z-normalised per channel as the
+UCR archive's equal-length series already are). Neither suits both data
+sets: padding keeps JapaneseVowels' lengths, which carry information, while
+PLAID's series (100 to 1,344 steps) padded to 1,344 leave the global average
+pooling averaging mostly padding. The RNN and DTW see the series as they
+are.
 
     python benchmarks/bench_timeseries.py                  # every data set, seed 0
     python benchmarks/bench_timeseries.py --seeds 0 1 2 --datasets ArrowHead
@@ -65,11 +68,18 @@ def load(name, split):
     return seqs, np.asarray(y)
 
 
-def as_signals(seqs, length=None):
-    """``(n, C, L)``: equal-length series as they are; others resampled to
-    ``length`` and z-normalised per series and channel."""
+def as_signals(seqs, length=None, mode="resample"):
+    """``(n, C, L)``: equal-length series as they are; others zero-padded or cut
+    to ``length`` (``mode='pad'``), or resampled to it and z-normalised per
+    series and channel."""
     if length is None:
         return np.stack([s.T for s in seqs])
+    if mode == "pad":
+        out = np.zeros((len(seqs), seqs[0].shape[1], length))
+        for i, s in enumerate(seqs):
+            t = min(len(s), length)
+            out[i, :, :t] = s[:t].T
+        return out
     out = np.empty((len(seqs), seqs[0].shape[1], length))
     grid = np.linspace(0.0, 1.0, length)
     for i, s in enumerate(seqs):
@@ -153,6 +163,8 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=DATASETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--models", nargs="+", default=["cnn", "rnn", "dtw"])
+    parser.add_argument("--variable-length", choices=["pad", "resample"], default="pad",
+                        help="how variable-length series become one length for the CNN")
     parser.add_argument("--rnn-max-length", type=int, default=300,
                         help="skip the RNN on series longer than this (a bidirectional GRU "
                              "runs step by step: 235 s for ArrowHead's 251 steps here)")
@@ -172,7 +184,12 @@ def main():
                     else f"{min(lengths)}..{max(lengths)}"))
         equal = len({len(s) for s in train + test}) == 1
         longest = max(len(s) for s in train)
-        length = None if equal else int(32 * np.ceil(np.median([len(s) for s in train]) / 32))
+        if equal:
+            length = None
+        elif args.variable_length == "pad":
+            length = longest
+        else:
+            length = int(32 * np.ceil(np.median([len(s) for s in train]) / 32))
         for model in args.models:
             if model == "rnn" and longest > args.rnn_max_length:
                 print(f"| {name} | {shape} | RNNClassifier() | skipped: {longest} steps "
@@ -185,8 +202,8 @@ def main():
                     warnings.simplefilter("ignore", UserWarning)
                     if model == "cnn":
                         est = CNNClassifier(random_state=seed).fit(
-                            as_signals(train, length), y_train)
-                        pred = est.predict(as_signals(test, length))
+                            as_signals(train, length, args.variable_length), y_train)
+                        pred = est.predict(as_signals(test, length, args.variable_length))
                     elif model == "rnn":
                         Xtr = np.stack(train) if equal else train
                         Xte = np.stack(test) if equal else test
