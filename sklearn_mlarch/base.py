@@ -272,6 +272,9 @@ class BaseNeuralEstimator(BaseEstimator):
                 "X.transpose(0, 3, 1, 2) for (n, H, W, C) images), or flat rows.")
 
     def _resolve_input_shape(self, n_features, sample_shape):
+        # flat rows without input_shape: often tabular data (the CNN then
+        # flattens rather than averaging over positions)
+        self._flat_rows_ = sample_shape is None and self.input_shape is None
         if self.input_shape is not None:
             shape = positive_ints(self.input_shape, "input_shape")
             if int(np.prod(shape)) != n_features:

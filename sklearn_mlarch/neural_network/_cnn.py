@@ -34,7 +34,9 @@ _CNN_PARAMS = """\
     global_pool : {'avg', 'max', 'flatten'}, default=None
         How the last block's output becomes a vector: averaged or maximised
         over all positions, or flattened. None: 'flatten' for images, 'avg'
-        for signals.
+        for signals given as ``(n, C, L)`` arrays or with ``input_shape``,
+        'flatten' for flat rows without ``input_shape`` (often tabular data,
+        where a position is a feature).
 
     The defaults for signals are the fully convolutional network (FCN) of
     Wang et al. (2017), "Time series classification from scratch with deep
@@ -63,10 +65,15 @@ class _BaseCNN(BaseNeuralEstimator):
     _network_class = CNNNetwork
 
     def _network_kwargs(self):
+        global_pool = self.global_pool
+        if global_pool is None and getattr(self, "_flat_rows_", False):
+            # flat rows without input_shape are often tabular: averaging over
+            # positions would lose which feature is which
+            global_pool = "flatten"
         return dict(input_shape=self.input_shape_, channels=_tuple(self.channels),
                     kernel_size=self.kernel_size, pool_size=self.pool_size,
                     batch_norm=self.batch_norm, dropout=self.dropout,
-                    hidden_sizes=_tuple(self.hidden_sizes), global_pool=self.global_pool)
+                    hidden_sizes=_tuple(self.hidden_sizes), global_pool=global_pool)
 
     def _default_input_shape(self, n_features):
         return (1, n_features)  # a flat row is a one-channel signal

@@ -73,6 +73,8 @@ class _BaseMultiTask(BaseNeuralEstimator):
                 params["n_features"] = self.input_shape_[1]
             elif self.trunk == "mlp":
                 params["n_features"] = self.input_shape_[0]
+            elif getattr(self, "_flat_rows_", False):
+                params.setdefault("global_pool", "flatten")  # as CNNClassifier does
         else:
             backbone = self.trunk
         return dict(backbone=backbone, input_shape=self.input_shape_, **params)

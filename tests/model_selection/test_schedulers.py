@@ -54,3 +54,26 @@ def test_async_on_process_workers(digits):
     assert set(res["n_resources"]) == {1, 3, 9}
     assert np.isfinite(res["mean_test_score"]).all()
     assert search.best_estimator_.n_iter_ == 9 and search.best_score_ > 0.6
+
+
+def test_grid_hyperband_and_bagging_on_loky_processes(digits):
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = digits
+    cnn = fast_instance(CNNClassifier, input_shape=(1, 8, 8), max_epochs=3)
+    grid = GridSearchCV(cnn, {"lr": [1e-2, 2e-2]}, cv=2, n_jobs=2).fit(X, y)
+    from sklearn_mlarch.utils import torch_threads
+
+    with torch_threads(1):  # as on each of 2 workers on 2 cores
+        local = GridSearchCV(cnn, {"lr": [1e-2, 2e-2]}, cv=2).fit(X, y)
+        alone = HyperbandSearchCV(cnn, {"lr": [1e-2, 2e-2, 3e-2]}, max_resource=3, cv=2,
+                                  random_state=0).fit(X, y)
+    assert np.allclose(grid.cv_results_["mean_test_score"],
+                       local.cv_results_["mean_test_score"])
+    search = HyperbandSearchCV(cnn, {"lr": [1e-2, 2e-2, 3e-2]}, max_resource=3, cv=2,
+                               n_jobs=2, random_state=0).fit(X, y)
+    assert np.allclose(search.cv_results_["mean_test_score"],
+                       alone.cv_results_["mean_test_score"])
+    bag = BaggingClassifier(cnn, n_estimators=2, n_jobs=2, random_state=0).fit(X, y)
+    assert bag.score(X, y) > 0.6

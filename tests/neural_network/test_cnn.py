@@ -60,8 +60,12 @@ def test_default_architecture_follows_the_input(digits):
     signals = CNNClassifier(max_epochs=1, random_state=0).fit(X[:40].reshape(40, 1, 64), y[:40])
     images = CNNClassifier(max_epochs=1, random_state=0).fit(X[:40].reshape(40, 1, 8, 8),
                                                              y[:40])
+    flat = CNNClassifier(max_epochs=1, random_state=0).fit(X[:40], y[:40])
     assert signals.net_.module_.architecture["global_pool"] == "avg"
     assert images.net_.module_.architecture["global_pool"] == "flatten"
+    # flat rows without input_shape are often tabular: a position is a feature
+    assert flat.input_shape_ == (1, 64)
+    assert flat.net_.module_.architecture["global_pool"] == "flatten"
     # the parameters keep None: clone and get_params see what the user set
     assert signals.get_params()["channels"] is None
 

@@ -8,6 +8,7 @@ distributed = pytest.importorskip("distributed")
 from joblib import parallel_config  # noqa: E402
 from sklearn.ensemble import BaggingClassifier  # noqa: E402
 from sklearn.exceptions import FitFailedWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 import torch  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
@@ -45,6 +46,14 @@ def test_bagging_and_hyperband_on_dask_workers(dask_client, digits):
         bag = BaggingClassifier(cnn, n_estimators=2, n_jobs=2, random_state=0).fit(X, y)
         search = HyperbandSearchCV(cnn, {"lr": [1e-2, 2e-2, 3e-2]}, max_resource=3, cv=2,
                                    n_jobs=2, random_state=0).fit(X, y)
+        grid = GridSearchCV(cnn, {"lr": [1e-2, 2e-2]}, cv=2, n_jobs=2).fit(X, y)
+    # seeded fits do not depend on where they ran
+    from sklearn_mlarch.utils import torch_threads
+
+    with torch_threads(1):  # as on a 1-thread worker
+        local_grid = GridSearchCV(cnn, {"lr": [1e-2, 2e-2]}, cv=2).fit(X, y)
+    assert np.allclose(grid.cv_results_["mean_test_score"],
+                       local_grid.cv_results_["mean_test_score"])
     assert bag.score(X, y) > 0.6
     # Dask's nanny sets OMP_NUM_THREADS=1 for each 1-thread worker: one torch thread each
     assert {dict(m.net_.callbacks_)["_RecordThreads"].threads_ for m in bag.estimators_} == {1}

@@ -34,7 +34,10 @@ def test_grid_hyperband_and_bagging_on_ray(ray_backend, digits):
                                    n_jobs=2, random_state=0).fit(X, y)
         bag = BaggingClassifier(cnn, n_estimators=2, n_jobs=2, random_state=0).fit(X, y)
     # the same fits as on this process: seeded models do not depend on where they ran
-    local = GridSearchCV(cnn, {"lr": [1e-2, 2e-2]}, cv=2).fit(X, y)
+    from sklearn_mlarch.utils import torch_threads
+
+    with torch_threads(1):  # as on a 1-thread worker
+        local = GridSearchCV(cnn, {"lr": [1e-2, 2e-2]}, cv=2).fit(X, y)
     assert np.allclose(grid.cv_results_["mean_test_score"],
                        local.cv_results_["mean_test_score"])
     assert search.best_estimator_.n_iter_ == 3 and np.isfinite(
