@@ -16,7 +16,7 @@ from sklearn_mlarch.meta_learning import MAMLRegressor
 from sklearn_mlarch.model_selection import HyperbandSearchCV, declared_continuation
 from sklearn_mlarch.utils._testing import fast_instance
 
-from .test_hyperband import EpochCounter, _data
+from .test_hyperband import EpochCounter, _data, two_metrics
 
 
 @pytest.mark.parametrize("estimator, resource, mode", [
@@ -158,12 +158,8 @@ class _FailsAtOneEpoch(EpochCounter):
 
 def test_a_rung_where_every_fit_fails_with_callable_multimetric_scoring():
     X, y = _data()
-
-    def scoring(est, X, y):
-        return {"epochs": est.score(X, y), "minus": -est.score(X, y)}
-
     search = HyperbandSearchCV(_FailsAtOneEpoch(), {"quality": np.linspace(0, 0.5, 10)},
-                               max_resource=9, cv=2, scoring=scoring, refit="epochs",
+                               max_resource=9, cv=2, scoring=two_metrics, refit="epochs",
                                error_score=-1.0, random_state=0)
     with pytest.warns(FitFailedWarning, match="fits failed"):
         search.fit(X, y)

@@ -241,14 +241,15 @@ def test_optuna_sampler_needs_bounded_distributions():
                           sampler=optuna.samplers.TPESampler(seed=0)).fit(X, y)
 
 
+def two_metrics(est, X, y):
+    """A callable scoring that returns several metrics."""
+    return {"epochs": est.score(X, y), "minus": -est.score(X, y)}
+
+
 def test_callable_scoring_with_several_metrics_promotes_by_refit():
     X, y = _data()
-
-    def scoring(est, X, y):
-        return {"epochs": est.score(X, y), "minus": -est.score(X, y)}
-
     search = HyperbandSearchCV(EpochCounter(), {"quality": np.linspace(0, 0.9, 10)},
-                               max_resource=9, cv=2, scoring=scoring, refit="epochs",
+                               max_resource=9, cv=2, scoring=two_metrics, refit="epochs",
                                random_state=0).fit(X, y)
     assert search.best_score_ == pytest.approx(9 + search.best_params_["quality"])
     assert search.best_params_["quality"] == pytest.approx(
