@@ -20,7 +20,7 @@ takes minutes per estimator.
 """
 
 import argparse
-
+import time
 import warnings
 
 import sklearn
@@ -48,7 +48,9 @@ def count(estimator):
             else:
                 passed += r["status"] == "passed"
     skipped = sum(r["status"] == "skipped" for r in results)
-    return passed, len(results) - skipped, skipped
+    failed = [r["check_name"] for r in results
+              if r["status"] == "failed" and r["check_name"] != EQUIVALENCE_CHECK]
+    return passed, len(results) - skipped, skipped, failed
 
 
 def main():
@@ -66,8 +68,11 @@ def main():
                  else cls()) for name, cls in all_estimators()
                 if not args.defaults or name in args.defaults]
     for name, est in rows:
-        passed, run, skipped = count(est)
+        start = time.perf_counter()
+        passed, run, skipped, failed = count(est)
         print(f"| {name} | {passed} | {run} | {skipped} |", flush=True)
+        print(f"<!-- {name}: {time.perf_counter() - start:.0f} s; failed: "
+              f"{', '.join(failed) or 'none'} -->", flush=True)
 
 
 if __name__ == "__main__":

@@ -512,9 +512,10 @@ class BaseNeuralEstimator(BaseEstimator):
         """Final per-sample weights: ``sample_weight`` times class weights.
 
         None when all samples weigh the same: the batch loss is then the
-        plain mean, which is the weighted mean with equal weights. Weights
-        are divided by their largest value (the weighted mean does not
-        change) so no sum overflows.
+        plain mean, which is the weighted mean with equal weights. Otherwise
+        the weights are scaled to a mean of 1 (the weighted mean does not
+        change), so each batch's loss, the mean of weight times loss, is an
+        unbiased estimate of the whole training set's weighted mean loss.
         """
         sw = sample_weight * self._class_weights(y)
         if not sw.sum() > 0:
@@ -522,7 +523,8 @@ class BaseNeuralEstimator(BaseEstimator):
                              "positive weight.")
         if np.all(sw == sw.flat[0]):
             return None
-        sw = sw / sw.max()
+        sw = sw / sw.max()  # first by the largest, so that no sum overflows
+        sw = sw / sw.mean()
         cast = sw.astype(self._np_dtype)
         if np.any((sw > 0) & (cast == 0)):
             raise ValueError(

@@ -96,6 +96,15 @@ def test_class_weight_favours_the_weighted_class(blobs, class_weight):
     assert (weighted.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean())
 
 
+def test_weights_reach_the_batches_scaled_to_a_mean_of_one(blobs):
+    X, y = blobs
+    est = fast_instance(CNNClassifier, class_weight={0: 1000, 1: 1e-4})
+    est.fit(X, y)
+    sw = est._prepare_sample_weight(np.ones(len(y)), np.searchsorted(est.classes_, y))
+    assert sw.mean() == pytest.approx(1.0, rel=1e-5)
+    assert sw[y == 0].min() / sw[y == 1].max() == pytest.approx(1e7, rel=1e-4)
+
+
 def test_class_weight_with_unknown_label_errors(blobs):
     with pytest.raises(ValueError, match="class_weight has labels"):
         _fit(CNNClassifier, *blobs, class_weight={0: 1, 7: 2})

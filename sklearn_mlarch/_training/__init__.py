@@ -11,7 +11,7 @@ from .callbacks import DivergenceGuard, FreezeBlocks, TrainingDivergedError
 from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
 from .net import NetworkBuildError, TrainingNet, epoch_seed
 from .objectives import (CrossEntropyObjective, MultiTaskObjective, Objective,
-                         SquaredErrorObjective, weighted_mean)
+                         SquaredErrorObjective, scaled_mean, weighted_mean)
 
 __all__ = [
     "ArrayDataset",
@@ -28,5 +28,6 @@ __all__ = [
     "TrainingDivergedError",
     "TrainingNet",
     "epoch_seed",
+    "scaled_mean",
     "weighted_mean",
 ]

@@ -40,6 +40,30 @@ def weighted_mean(loss, sample_weight=None):
     return ((loss * w).sum(0) / w.sum(0).clamp_min(tiny)).sum()
 
 
+def scaled_mean(loss, sample_weight=None):
+    """Mean over the batch axis of ``loss`` times ``sample_weight``.
+
+    The training loss with sample weights. The estimators scale the weights
+    to a mean of 1 over the training set, so each batch's loss is an
+    unbiased estimate of the training set's weighted mean loss. (Normalising
+    by each batch's own weight sum would not be: a batch holding only light
+    samples would then pull as hard as one of heavy samples.) ``loss`` is
+    ``(B,)`` or ``(B, M)``, members summed as in :func:`weighted_mean`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> scaled_mean(torch.tensor([1.0, 3.0]), torch.tensor([0.5, 0.5]))
+    tensor(1.)
+    """
+    if sample_weight is None:
+        return loss.mean() if loss.ndim == 1 else loss.mean(0).sum()
+    w = sample_weight.to(loss.dtype)
+    if w.ndim < loss.ndim:
+        w = w.reshape(w.shape + (1,) * (loss.ndim - w.ndim))
+    return (loss * w).mean(0).sum()
+
+
 class Objective(nn.Module):
     """Base objective: per-sample loss, weighted mean over the batch.
 
@@ -64,7 +88,7 @@ class Objective(nn.Module):
         raise NotImplementedError
 
     def forward(self, output, y, sample_weight=None):
-        return weighted_mean(self.per_sample(output, y), sample_weight)
+        return scaled_mean(self.per_sample(output, y), sample_weight)
 
     def backward(self, loss, module):
         """Compute the gradients of ``loss`` (a hook for gradient surgery)."""
@@ -163,15 +187,14 @@ class MultiTaskObjective(Objective):
         for t, (task, out) in enumerate(zip(self.tasks, outputs)):
             target = y[:, t]
             labelled = ~torch.isnan(target)
-            w = labelled.to(out.dtype)
-            if sample_weight is not None:
-                w = w * sample_weight.to(out.dtype)
             target = torch.where(labelled, target, torch.zeros_like(target))
             if isinstance(task, CrossEntropyObjective):
                 target = target.long()
-            # unlabelled entries have weight 0; a batch without labels gives 0
-            losses.append(weighted_mean(task.per_sample(out, target),
-                                        w if not torch.all(w == 1) else None))
+            loss = task.per_sample(out, target)
+            if sample_weight is not None:  # scaled to a mean of 1, as in scaled_mean
+                loss = loss * sample_weight.to(out.dtype)
+            # the mean over labelled entries; a batch without labels gives 0
+            losses.append(weighted_mean(loss, None if labelled.all() else labelled))
         return torch.stack(losses)
 
     def forward(self, outputs, y, sample_weight=None):

@@ -5,7 +5,7 @@ import torch
 from sklearn_mlarch._training import (ArrayDataset, Batch, BatchIterator, CrossEntropyObjective,
                                       DivergenceGuard, HoldoutSplit, Objective,
                                       SquaredErrorObjective, TrainingDivergedError, TrainingNet,
-                                      weighted_mean)
+                                      scaled_mean, weighted_mean)
 
 
 def _net(**kw):
@@ -20,14 +20,28 @@ def _data(n=20, seed=0):
     return ArrayDataset(torch.randn(n, 3, generator=g), torch.randint(0, 2, (n,), generator=g))
 
 
-def test_loss_is_weight_normalised():
+def test_loss_is_the_mean_of_weight_times_loss():
     net = _net()
     logits = torch.randn(4, 2)
     y = torch.tensor([0, 1, 1, 0])
     per_sample = torch.nn.functional.cross_entropy(logits, y, reduction="none")
     w = torch.tensor([1.0, 2.0, 0.0, 1.0])
     loss = net.get_loss(logits, y, sample_weight=w)
-    torch.testing.assert_close(loss, (per_sample * w).sum() / 4.0)
+    torch.testing.assert_close(loss, (per_sample * w).mean())
+
+
+def test_batch_losses_average_to_the_weighted_mean_whatever_the_batches():
+    # weights scaled to a mean of 1 (as the estimators do): any split into
+    # equal batches averages to the training set's weighted mean loss, so a
+    # batch of light samples pulls lightly (class_weight {0: 1000, 1: 1e-4})
+    g = torch.Generator().manual_seed(0)
+    loss = torch.rand(12, generator=g, dtype=torch.float64)
+    w = torch.where(torch.arange(12) < 4, 1000.0, 1e-4).to(torch.float64)
+    w = w / w.mean()
+    for seed in range(3):
+        order = torch.randperm(12, generator=torch.Generator().manual_seed(seed))
+        batches = [scaled_mean(loss[i], w[i]) for i in order.split(3)]
+        torch.testing.assert_close(torch.stack(batches).mean(), weighted_mean(loss, w))
 
 
 def test_all_zero_weights_give_zero_loss_not_nan():
@@ -40,7 +54,7 @@ def test_member_axis_is_declared_by_the_objective_not_read_from_shapes():
     logits, y = torch.randn(5, 3, 4), torch.randint(0, 4, (5,))
     w = torch.rand(5, 3)
     loss = CrossEntropyObjective(member_axis=True)(logits, y, w)
-    expected = sum(weighted_mean(torch.nn.functional.cross_entropy(
+    expected = sum(scaled_mean(torch.nn.functional.cross_entropy(
         logits[:, m], y, reduction="none"), w[:, m]) for m in range(3))
     torch.testing.assert_close(loss, expected)
     # the same (B, M) weights without a member axis would be an error, not a guess
