@@ -25,7 +25,8 @@ from skorch.callbacks import Callback, EarlyStopping
 
 from .networks.blocks import positive_ints
 from ._training import (ArrayDataset, CrossEntropyObjective, DivergenceGuard, FreezeBlocks,
-                        HoldoutSplit, NetworkBuildError, SquaredErrorObjective, TrainingNet)
+                        HoldoutSplit, NetworkBuildError, SquaredErrorObjective, TrainingNet,
+                        print_lines)
 
 # max_epochs='auto': epochs for about AUTO_STEPS optimizer steps, within bounds
 AUTO_STEPS = 1500
@@ -409,7 +410,7 @@ class BaseNeuralEstimator(BaseEstimator):
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor="valid_loss", patience=self.n_iter_no_change, threshold=self.tol,
                 threshold_mode="abs", load_best=True,
-                sink=print if self.verbose else _silent)))
+                sink=print_lines if self.verbose else _silent)))
         if self._freeze_patterns():
             callbacks.append(("freeze", FreezeBlocks(self._freeze_patterns(),
                                                      self.unfreeze_after)))

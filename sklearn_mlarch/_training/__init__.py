@@ -7,7 +7,7 @@ added as an objective, a skorch callback or a small override of one skorch
 step, never as a new epoch loop.
 """
 
-from .callbacks import DivergenceGuard, FreezeBlocks, TrainingDivergedError
+from .callbacks import DivergenceGuard, FreezeBlocks, TrainingDivergedError, print_lines
 from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
 from .net import NetworkBuildError, TrainingNet, epoch_seed
 from .objectives import (CrossEntropyObjective, MultiTaskObjective, Objective,
@@ -29,5 +29,6 @@ __all__ = [
     "TrainingNet",
     "epoch_seed",
     "scaled_mean",
+    "print_lines",
     "weighted_mean",
 ]

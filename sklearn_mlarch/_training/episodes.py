@@ -81,7 +81,7 @@ class _Sampler:
         raise NotImplementedError
 
     def make_iterator(self, net):
-        return _MetaBatches(self, net.batch_size, net.seed)
+        return _MetaBatches(self, net.batch_size, net.seed, net.history)
 
     def nbytes(self):
         return 0
@@ -92,8 +92,9 @@ class _Sampler:
 
 
 class _MetaBatches:
-    def __init__(self, sampler, n_tasks, seed):
+    def __init__(self, sampler, n_tasks, seed, history):
         self.sampler, self.n_tasks, self.seed = sampler, n_tasks, seed
+        self.history = history
 
     def __len__(self):
         return min(ITERATIONS_PER_EPOCH, self.sampler.stop - self.sampler.position)
@@ -109,6 +110,8 @@ class _MetaBatches:
             s.position += 1
             yield Batch(Episodes(support_X=Xs, support_y=ys, query_X=Xq),
                         yq.reshape(-1, *yq.shape[2:]))
+        # the meta-iterations done so far: a column of the verbose table
+        self.history.record("meta_iter", s.position)
 
 
 class Episodes(dict):

@@ -25,6 +25,7 @@ from skorch.utils import TeeGenerator
 
 from ..networks.random import Dropout, use_generator, uses_global_rng
 from ..utils._threads import torch_threads, worker_threads
+from .callbacks import LinePrintLog
 from .data import ArrayDataset, BatchIterator
 from .objectives import Objective
 
@@ -92,6 +93,12 @@ class TrainingNet(NeuralNet):
         self.dtype = dtype
         self.seed = seed
         self.init_hook = init_hook
+
+    @property
+    def _default_callbacks(self):
+        # skorch's, with the per-epoch table printed whole lines at a time
+        return [(name, LinePrintLog() if name == "print_log" else cb)
+                for name, cb in super()._default_callbacks]
 
     # ---------------------------------------------------------------- lifecycle
     def initialize_criterion(self):

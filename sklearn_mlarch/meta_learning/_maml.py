@@ -142,7 +142,8 @@ default='adam'
     device : {'cpu', 'cuda', 'auto'} or torch.device, default='cpu'
     dtype : {'float32', 'float64'}, default='float32'
     verbose : int, default=0
-        Print the meta-loss every 100 meta-iterations when > 0.
+        When > 0, print a table row every 100 meta-iterations: the meta-iterations
+        done (``meta_iter``), the meta-loss and the time taken.
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks (an epoch is 100 meta-iterations).
     init_from : fitted estimator or path, default=None

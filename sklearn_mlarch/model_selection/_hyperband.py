@@ -172,6 +172,11 @@ class _Run:
             if o not in promoted:  # a candidate's last rung: tell the proposer
                 proposals.report(br.alive[o], scores[o])
         survivors = [br.alive[o] for o in promoted]
+        if self.search.verbose > 0:
+            best = scores[order[0]]
+            print(f"[Hyperband] bracket {br.index + 1} (s={br.s}), rung {br.rung - 1} done: "
+                  f"best mean score {best:.4f}, {len(survivors)} of {len(scores)} promoted",
+                  flush=True)
         # eliminated candidates' models are freed at once, not at the bracket's end
         for c in set(br.alive) - set(survivors):
             for k in range(n_splits):

@@ -427,3 +427,17 @@ def test_evaluate_adaptation_checks_its_arguments(meta_regressor, sinusoids, few
         evaluate_adaptation(clf, X_test, y_test, n_way=4)
     with pytest.raises(ValueError, match="not a task family"):
         evaluate_adaptation(clf, SinusoidTasks())
+
+
+def test_verbose_prints_a_table_of_meta_iterations(capsys):
+    maml = fast_instance(MAMLRegressor, n_meta_iter=150, verbose=1, random_state=0)
+    maml.fit(SinusoidTasks())
+    lines = capsys.readouterr().out.splitlines()
+    assert "meta_iter" in lines[0] and "train_loss" in lines[0]
+    assert [int(line.split()[1]) for line in lines[2:]] == [100, 150]
+    assert maml.history_[:, "meta_iter"] == [100, 150]
+    maml.set_params(warm_start=True, n_meta_iter=30).fit(SinusoidTasks())
+    assert maml.history_[-1, "meta_iter"] == 180
+    assert capsys.readouterr().out.split()[1] == "180"  # the table goes on
+    fast_instance(MAMLRegressor, n_meta_iter=20).fit(SinusoidTasks())
+    assert capsys.readouterr().out == ""  # quiet by default

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from scipy.stats import loguniform, randint
@@ -171,11 +173,18 @@ def test_multimetric_refit_by_name_and_groups(digits):
 
 def test_verbose_reports_brackets_and_rungs(capsys):
     X, y = _data()
-    HyperbandSearchCV(EpochCounter(), {"quality": [0.1, 0.2, 0.3, 0.4]}, max_resource=9, cv=2,
-                      verbose=1, random_state=0).fit(X, y)
+    search = HyperbandSearchCV(EpochCounter(), {"quality": [0.1, 0.2, 0.3, 0.4]},
+                               max_resource=9, cv=2, verbose=1, random_state=0).fit(X, y)
     out = capsys.readouterr().out
     assert "bracket 1/3 (s=2), rung 0: 4 candidates x 2 folds at max_epochs=1" in out
-    assert out.count("[Hyperband] bracket") == 6  # 3 + 2 + 1 rungs
+    assert out.count("candidates x 2 folds") == 6  # 3 + 2 + 1 rungs started
+    done = re.findall(r"bracket 1 \(s=2\), rung 0 done: best mean score (\S+), "
+                      r"(\d+) of 4 promoted", out)
+    res = search.cv_results_
+    first = (res["bracket"] == 2) & (res["rung"] == 0)
+    assert len(done) == 1 and float(done[0][0]) == pytest.approx(
+        res["mean_test_score"][first].max(), abs=1e-4)
+    assert out.count(" done: best mean score") == 6
 
 
 @pytest.mark.parametrize("kwargs, message", [

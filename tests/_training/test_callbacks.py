@@ -1,0 +1,49 @@
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+
+from sklearn_mlarch._training import print_lines
+
+
+def test_print_lines_from_threads_keeps_each_line_whole_and_tagged(capfd):
+    def table(i):
+        for epoch in range(50):
+            print_lines(f"table {i} epoch {epoch}\ntable {i} loss {epoch / 7:.6f}")
+
+    threads = [threading.Thread(target=table, args=(i,), name=f"fit-{i}") for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = capfd.readouterr().out.splitlines()
+    assert len(lines) == 4 * 50 * 2
+    for line in lines:
+        m = re.fullmatch(r"\[fit-(\d)\] table (\d) (epoch \d+|loss \d\.\d{6})", line)
+        assert m and m.group(1) == m.group(2), line
+
+
+def test_verbose_fits_in_worker_processes_print_tagged_whole_tables():
+    script = textwrap.dedent("""
+        from sklearn.ensemble import BaggingClassifier
+        from sklearn_mlarch import CNNClassifier
+        from sklearn_mlarch.datasets import load_digits_images
+        X, y = load_digits_images(flat=True)
+        cnn = CNNClassifier(input_shape=(1, 8, 8), channels=(4,), hidden_sizes=(),
+                            max_epochs=3, verbose=1, random_state=0)
+        BaggingClassifier(cnn, n_estimators=2, n_jobs=2, random_state=0).fit(X[:200], y[:200])
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    rows = {}
+    for line in out.splitlines():
+        m = re.match(r"\[(\S+) pid (\d+)\] (.*)$", line)
+        assert m, f"untagged line from a worker: {line!r}"
+        rows.setdefault(m.group(2), []).append(m.group(3))
+    # a worker may fit both estimators; either way every table is whole
+    tables = [table[i:i + 5] for table in rows.values() for i in range(0, len(table), 5)]
+    assert len(tables) == 2 and sum(map(len, rows.values())) == 10
+    for table in tables:
+        assert "epoch" in table[0] and "train_loss" in table[0]
+        assert [r.split()[0] for r in table[2:]] == ["1", "2", "3"]
