@@ -1,23 +1,27 @@
 """GPU overhead: CNNClassifier fit and predict against a hand-written loop, data on the GPU.
 
 Both train the same CNNNetwork (the estimator's default architecture) on
-20,000 random 1x28x28 images with 10 classes, Adam, 3 epochs, at batch
-sizes 64, 256 and 1024, timed side by side in one process, alternating,
-``--repeats`` times. The hand-written loop keeps the data on the GPU,
+20,000 random 1x28x28 images with 10 classes, Adam, 3 epochs (``--epochs``),
+at batch sizes 64, 256 and 1024, timed side by side in one process,
+alternating, ``--repeats`` times. The hand-written loop keeps the data on the GPU,
 shuffles with ``randperm`` on the device and accumulates the loss there (no
 host synchronisation per batch): the fastest loop a PyTorch user writes.
 Predict: the loop moves the numpy images to the GPU and runs
 ``model.eval()`` over chunks of 4,096 under ``no_grad``; the estimator's
 ``predict_proba`` starts from the same numpy array (it validates it too).
 
-    python benchmarks/bench_gpu.py            # needs CUDA
+    python benchmarks/bench_gpu.py --epochs 3 10 --repeats 5   # needs CUDA
     python benchmarks/bench_gpu.py --device cpu --n 2000 --repeats 1   # a smoke run
 
 Targets (issue 8): fit <= 1.05x at every batch size, predict <= 1.2x.
+
+It prints the markdown table of benchmarks/RESULTS.md, one pair of columns
+per ``--epochs`` value, then the predict timing; the device goes to stderr.
 """
 
 import argparse
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -77,7 +81,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, nargs="+", default=[3],
+                        help="one pair of columns per value")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-sizes", default="64,256,1024")
     args = parser.parse_args()
@@ -86,33 +91,39 @@ def main():
     X = rng.rand(args.n, 1, 28, 28).astype(np.float32)
     y = rng.randint(0, 10, args.n)
     name = torch.cuda.get_device_name() if device.startswith("cuda") else "CPU"
+    # stdout is the markdown of RESULTS.md (python -m sklearn_mlarch bench)
     print(f"device: {name}; torch {torch.__version__}; n={args.n}, epochs={args.epochs}, "
-          f"repeats={args.repeats}")
-    print("| batch size | hand-written fit (s) | CNNClassifier.fit (s) | fit ratio |")
-    print("|---|---|---|---|")
+          f"repeats={args.repeats}", file=sys.stderr)
+    print("| batch size | " + " | ".join(f"{e} epochs: loop / estimator (s) | ratio"
+                                         for e in args.epochs) + " |")
+    print("|---|" + "---|---|" * len(args.epochs))
     lr = CNNClassifier().lr
     for bs in [int(b) for b in args.batch_sizes.split(",")]:
-        est = CNNClassifier(max_epochs=args.epochs, batch_size=bs, device=device)
+        est = CNNClassifier(max_epochs=1, batch_size=bs, device=device)
         hand_written_fit(X[:2 * bs], y[:2 * bs], 1, bs, lr, device, 0)  # warm-up
-        est.set_params(max_epochs=1).fit(X[:2 * bs], y[:2 * bs])
-        est.set_params(max_epochs=args.epochs)
-        plain, ours = [], []
-        for r in range(args.repeats):
-            t, (net, Xt) = timed(lambda: hand_written_fit(X, y, args.epochs, bs, lr, device, r),
-                                 device)
-            plain.append(t)
-            t, _ = timed(lambda: est.set_params(random_state=r).fit(X, y), device)
-            ours.append(t)
-        ratio = statistics.median([a / b for a, b in zip(ours, plain)])
-        print(f"| {bs} | {statistics.median(plain):.3f} | {statistics.median(ours):.3f} | "
-              f"{ratio:.2f} |")
+        est.fit(X[:2 * bs], y[:2 * bs])
+        cells = []
+        for epochs in args.epochs:
+            est.set_params(max_epochs=epochs)
+            plain, ours = [], []
+            for r in range(args.repeats):
+                t, (net, Xt) = timed(lambda: hand_written_fit(X, y, epochs, bs, lr, device, r),
+                                     device)
+                plain.append(t)
+                t, _ = timed(lambda: est.set_params(random_state=r).fit(X, y), device)
+                ours.append(t)
+            ratio = statistics.median([a / b for a, b in zip(ours, plain)])
+            cells.append(f"{statistics.median(plain):.3f} / {statistics.median(ours):.3f} | "
+                         f"{ratio:.2f}")
+        print(f"| {bs} | " + " | ".join(cells) + " |", flush=True)
     plain, ours = [], []
     for _ in range(max(args.repeats, 3)):
         plain.append(timed(lambda: hand_written_predict(net, X, device), device)[0])
         ours.append(timed(lambda: est.predict_proba(X), device)[0])
     ratio = statistics.median([a / b for a, b in zip(ours, plain)])
-    print(f"\npredict_proba on {args.n} images: hand-written {statistics.median(plain):.4f} s, "
-          f"CNNClassifier {statistics.median(ours):.4f} s, ratio {ratio:.2f}")
+    print(f"\n`predict_proba` on {args.n:,} images: hand-written "
+          f"{statistics.median(plain):.4f} s, CNNClassifier {statistics.median(ours):.4f} s, "
+          f"ratio {ratio:.2f}")
 
 
 if __name__ == "__main__":

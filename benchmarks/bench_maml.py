@@ -24,12 +24,18 @@ Three parts, each printing a markdown table (figures go to RESULTS.md):
     (best of several learning rates and step counts, picked on the test
     episodes themselves, which favours the baseline).
 
-    python benchmarks/bench_maml.py sinusoid timing digits
+    python benchmarks/bench_maml.py sinusoid --threads 1
+    python benchmarks/bench_maml.py timing --repeats 4 6 8     # a row per --repeats
+    python benchmarks/bench_maml.py digits --threads 1
     python benchmarks/bench_maml.py sinusoid --iters 300 --tasks 50   # a smoke run
+
+Each part prints the markdown table of benchmarks/RESULTS.md (the sinusoid
+part also two ratios); headings and progress go to stderr.
 """
 
 import argparse
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -81,8 +87,8 @@ def joint_pretraining(iters, seed=0):
 
 def sinusoid(args):
     tasks = SinusoidTasks()
-    print(f"\nSinusoid, K=10, {args.iters} meta-iterations, {args.tasks} test tasks "
-          "(MSE, mean ± 95 % interval)\n")
+    print(f"Sinusoid, K=10, {args.iters} meta-iterations, {args.tasks} test tasks "
+          "(MSE, mean ± 95 % interval)", file=sys.stderr)
     print("| method | after 1 step | after 10 steps | training time |")
     print("|---|---|---|---|", flush=True)
     rows = []
@@ -91,7 +97,8 @@ def sinusoid(args):
         rows.append((name, res))
         print(f"| {name} | {fmt(res, 0)} | {fmt(res, 1)} | {seconds} |", flush=True)
 
-    for name, first_order in [("MAML", False), ("FOMAML", True)]:
+    for name, first_order in [("MAML (`MAMLRegressor`)", False),
+                              ("FOMAML (`first_order=True`)", True)]:
         t = time.perf_counter()
         maml = MAMLRegressor(**PAPER, first_order=first_order, n_meta_iter=args.iters,
                              random_state=0).fit(tasks)
@@ -105,7 +112,8 @@ def sinusoid(args):
     shell = shell_with_weights(MAMLRegressor, state, (tasks,), **PAPER)
     res = evaluate_adaptation(shell, tasks, steps=[1, 10], n_tasks=args.tasks, n_query=100,
                               random_state=1)
-    row("joint pre-training, then fine-tuning", res, f"{seconds:.0f} s")
+    row(f"same network trained on all tasks jointly ({args.iters:,} Adam steps of 25 tasks "
+        "x 10 points), then fine-tuned the same way", res, f"{seconds:.0f} s")
     maml10, joint10 = rows[0][1]["mean"][1], rows[2][1]["mean"][1]
     print(f"\nMAML after 10 steps / joint baseline after 10 steps: {maml10 / joint10:.2f}; "
           f"FOMAML / MAML after 1 step: {rows[1][1]['mean'][0] / rows[0][1]['mean'][0]:.2f}")
@@ -142,33 +150,35 @@ def plain_torch_func_loop(iters, first_order, seed=0):
 
 
 def timing(args):
-    print(f"\nTime per meta-iteration ({args.timing_iters} meta-iterations per run, "
-          f"{args.repeats} alternating pairs; torch threads: {torch.get_num_threads()})\n")
-    print("| variant | plain torch.func loop (ms) | MAMLRegressor (ms) | ratio (median of pairs) "
-          "| ratio of fastest runs |")
-    print("|---|---|---|---|---|")
+    print(f"Time per meta-iteration ({args.timing_iters} meta-iterations per run, "
+          f"{args.repeats} alternating pairs; torch threads: {torch.get_num_threads()})",
+          file=sys.stderr)
+    variant = "loop / estimator (ms), median ratio, fastest-run ratio"
+    print(f"| run | MAML: {variant} | FOMAML: {variant} | FOMAML speed-up (estimator) |")
+    print("|---|---|---|---|")
     tasks = SinusoidTasks()
-    per_iter = {}
-    for name, first_order in [("MAML", False), ("FOMAML", True)]:
-        est = MAMLRegressor(**PAPER, first_order=first_order, n_meta_iter=args.timing_iters,
-                            random_state=0)
-        plain_torch_func_loop(20, first_order)  # warm-up
-        MAMLRegressor(**PAPER, first_order=first_order, n_meta_iter=20).fit(tasks)
-        plain, ours = [], []
-        for r in range(args.repeats):
-            runs = [("plain", lambda: plain_torch_func_loop(args.timing_iters, first_order, r)),
-                    ("ours", lambda: est.set_params(random_state=r).fit(tasks))]
-            for label, fn in (runs if r % 2 == 0 else runs[::-1]):
-                t = time.perf_counter()
-                fn()
-                (plain if label == "plain" else ours).append(time.perf_counter() - t)
-        ratio = statistics.median([a / b for a, b in zip(ours, plain)])
-        ms = [1000 * statistics.median(v) / args.timing_iters for v in (plain, ours)]
-        per_iter[name] = ms
-        print(f"| {name} | {ms[0]:.2f} | {ms[1]:.2f} | {ratio:.3f} | "
-              f"{min(ours) / min(plain):.3f} |", flush=True)
-    print(f"\nFOMAML speed-up over MAML per meta-iteration (estimator): "
-          f"{per_iter['MAML'][1] / per_iter['FOMAML'][1]:.2f}x")
+    for repeats in args.repeats:  # one row per value: a whole run of the script each
+        per_iter, cells = {}, []
+        for name, first_order in [("MAML", False), ("FOMAML", True)]:
+            est = MAMLRegressor(**PAPER, first_order=first_order, n_meta_iter=args.timing_iters,
+                                random_state=0)
+            plain_torch_func_loop(20, first_order)  # warm-up
+            MAMLRegressor(**PAPER, first_order=first_order, n_meta_iter=20).fit(tasks)
+            plain, ours = [], []
+            for r in range(repeats):
+                runs = [("plain",
+                         lambda: plain_torch_func_loop(args.timing_iters, first_order, r)),
+                        ("ours", lambda: est.set_params(random_state=r).fit(tasks))]
+                for label, fn in (runs if r % 2 == 0 else runs[::-1]):
+                    t = time.perf_counter()
+                    fn()
+                    (plain if label == "plain" else ours).append(time.perf_counter() - t)
+            ratio = statistics.median([a / b for a, b in zip(ours, plain)])
+            ms = [1000 * statistics.median(v) / args.timing_iters for v in (plain, ours)]
+            per_iter[name] = ms
+            cells.append(f"{ms[0]:.2f} / {ms[1]:.2f}, {ratio:.3f}, {min(ours) / min(plain):.3f}")
+        print(f"| {repeats} pairs | {cells[0]} | {cells[1]} | "
+              f"{per_iter['MAML'][1] / per_iter['FOMAML'][1]:.2f}x |", flush=True)
 
 
 # ------------------------------------------------------------------- digits
@@ -209,9 +219,9 @@ def digits(args):
     X_train, X_test, y_train, y_test = split_classes(X / 16, y, test_classes=[5, 6, 7, 8, 9])
     state = pretrain_on_classes(X_train, y_train)
     X_aug, y_aug = dihedral_classes(X_train, y_train)
-    print(f"\nFew-shot digits: meta-trained on classes 0-4, tested on 5-way episodes of "
+    print(f"Few-shot digits: meta-trained on classes 0-4, tested on 5-way episodes of "
           f"classes 5-9 ({args.episodes} episodes, 15 queries per class; accuracy %, mean ± "
-          "95 % interval)\n")
+          "95 % interval)", file=sys.stderr)
     results = {}
     for k in (1, 5):
         nc = [NearestCentroid().fit(a, b).score(c, d) for a, b, c, d in sample_episodes(
@@ -229,7 +239,7 @@ def digits(args):
             i = int(np.argmax(res["mean"]))
             if best is None or res["mean"][i] > best[0]:
                 best = (res["mean"][i], res["ci95"][i], lr, res["steps"][i])
-        results.setdefault("fine-tuning a network pre-trained on 0-4 (best lr, steps)",
+        results.setdefault("fine-tuning a network pre-trained on 0–4 (best lr, steps)",
                            []).append((100 * best[0], 100 * best[1]))
         for name, first_order, augment in [
                 ("MAML", False, False), ("FOMAML", True, False),
@@ -243,8 +253,9 @@ def digits(args):
             res = evaluate_adaptation(maml, X_test, y_test, steps=args.digits_steps, k_shot=k,
                                       n_query=15, n_tasks=args.episodes, random_state=1)
             results.setdefault(name, []).append((100 * res["mean"][0], 100 * res["ci95"][0]))
-            print(f"  {name}, {k}-shot: {time.perf_counter() - t:.0f} s", flush=True)
-    print("\n| method | 1-shot | 5-shot |")
+            print(f"  {name}, {k}-shot: {time.perf_counter() - t:.0f} s", file=sys.stderr,
+                  flush=True)
+    print("| method | 1-shot | 5-shot |")
     print("|---|---|---|")
     for name, cells in results.items():
         print(f"| {name} | " + " | ".join(f"{m:.1f} ± {h:.1f}" for m, h in cells) + " |")
@@ -256,7 +267,8 @@ def main():
     parser.add_argument("--iters", type=int, default=30000)
     parser.add_argument("--tasks", type=int, default=600)
     parser.add_argument("--timing-iters", type=int, default=500)
-    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--repeats", type=int, nargs="+", default=[4],
+                        help="timing: alternating pairs per run; one table row per value")
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--digits-iters", type=int, default=2000)
     parser.add_argument("--digits-inner-lr", type=float, default=0.4)
@@ -266,8 +278,11 @@ def main():
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    for part in args.parts:
+    # stdout is the markdown of RESULTS.md (python -m sklearn_mlarch bench)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", file=sys.stderr)
+    for i, part in enumerate(args.parts):
+        if i:
+            print()
         {"sinusoid": sinusoid, "timing": timing, "digits": digits}[part](args)
 
 

@@ -12,9 +12,12 @@ default CNN's trunk). Three sections:
 3. each task weighting of the multi-task model on protocol 1, with its time.
 
     python benchmarks/bench_multitask.py
+
+It prints the markdown tables of benchmarks/RESULTS.md.
 """
 
 import platform
+import sys
 import time
 
 import numpy as np
@@ -71,12 +74,13 @@ def _row(name, folds, time_s=None):
 def main():
     X, d = load_digits_images()
     Y = np.c_[d, d % 2, d >= 5].astype(int)
+    # stdout is the markdown of RESULTS.md (python -m sklearn_mlarch bench)
     print(f"machine: {platform.machine()}, torch threads {torch.get_num_threads()}, "
-          f"torch {torch.__version__}\n")
+          f"torch {torch.__version__}", file=sys.stderr)
     header = "| model | " + " | ".join(TASKS) + " | total fit time (s) |"
     rule = "|---" * (len(TASKS) + 2) + "|"
 
-    print("1. All labels, 5-fold mean accuracy (%)\n")
+    print("1. All labels, 5-fold mean accuracy (%):\n")
     acc, times = run(X, Y)
     print(header + "\n" + rule)
     print(_row("MultiTaskClassifier (one network)", acc["multi"], times["multi"]))
@@ -86,7 +90,7 @@ def main():
           f"multi-task at least as accurate on "
           f"{int((acc['multi'].mean(0) >= acc['single'].mean(0)).sum())} of 3 tasks")
 
-    print("\n2. 30 % of each task's labels missing (different rows per task)\n")
+    print("\n2. 30 % of each task's labels missing (different rows per task):\n")
     missing = np.random.RandomState(0).rand(*Y.shape) < 0.3
     acc2, times2 = run(X, Y, missing=missing)
     print(header + "\n" + rule)
@@ -94,11 +98,13 @@ def main():
     print(_row("3 x CNNClassifier, labelled rows only", acc2["single"], times2["single"]))
     print(_row("SVC per task, labelled rows only", acc2["svc"]))
 
-    print("\n3. Task weighting (protocol 1)\n")
-    print(header + "\n" + rule)
+    print("\n3. Task weighting on protocol 1:\n")
+    print(header.replace("model", "task_weights", 1) + "\n" + rule)
+    notes = {"uncertainty": " (Kendall et al. 2018)", "pcgrad": " (Yu et al. 2020)"}
     for weighting in ["equal", [1.0, 0.5, 0.5], "uncertainty", "pcgrad"]:
         acc3, times3 = run(X, Y, weighting=weighting, baselines=False)
-        print(_row(f"task_weights={weighting!r}", acc3["multi"], times3["multi"]), flush=True)
+        name = repr(weighting) + notes.get(str(weighting), "")
+        print(_row(name, acc3["multi"], times3["multi"]), flush=True)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,11 @@ Candidates differ in width (4 to 32 channels) so their fits take different
 times, as real candidates do.
 
     python benchmarks/bench_scaleout.py
+
+It prints the markdown tables of benchmarks/RESULTS.md.
 """
 
+import sys
 import time
 import warnings
 
@@ -66,7 +69,9 @@ def main():
                                        dashboard_address=None, silence_logs=50)
     client = distributed.Client(cluster)
     workers = 2
-    print("Dask LocalCluster: 2 worker processes x 1 thread; local runs: 1 torch thread\n")
+    # stdout is the markdown of RESULTS.md (python -m sklearn_mlarch bench)
+    print("Dask LocalCluster: 2 worker processes x 1 thread; local runs: 1 torch thread",
+          file=sys.stderr)
     print("| what | n_jobs=1 (s) | 2-worker LocalCluster (s) | speed-up |")
     print("|---|---|---|---|")
     with torch_threads(1):

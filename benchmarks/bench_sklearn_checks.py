@@ -17,9 +17,13 @@ would measure the module's sizes, not skorch.
 defaults instead (``HyperbandSearchCV``, which needs a search space, on its
 fast configuration); each default fit trains about 1,500 steps, so this
 takes minutes per estimator.
+
+It prints the markdown table of benchmarks/RESULTS.md, then the checks that
+failed, if any; versions and times go to stderr.
 """
 
 import argparse
+import sys
 import time
 import warnings
 
@@ -58,7 +62,9 @@ def main():
     parser.add_argument("--defaults", nargs="*", metavar="ESTIMATOR",
                         help="check these (all when none is named) with their defaults")
     args = parser.parse_args()
-    print(f"scikit-learn {sklearn.__version__}, skorch {skorch.__version__}\n")
+    # stdout is the markdown table of RESULTS.md (python -m sklearn_mlarch bench);
+    # versions and each estimator's time go to stderr
+    print(f"scikit-learn {sklearn.__version__}, skorch {skorch.__version__}", file=sys.stderr)
     print("| estimator | checks passed | checks run | skipped |")
     print("|---|---|---|---|")
     if args.defaults is None:
@@ -67,12 +73,17 @@ def main():
         rows = [(f"{name}() defaults", fast_instance(cls) if name == "HyperbandSearchCV"
                  else cls()) for name, cls in all_estimators()
                 if not args.defaults or name in args.defaults]
+    failures = []
     for name, est in rows:
         start = time.perf_counter()
         passed, run, skipped, failed = count(est)
         print(f"| {name} | {passed} | {run} | {skipped} |", flush=True)
-        print(f"<!-- {name}: {time.perf_counter() - start:.0f} s; failed: "
-              f"{', '.join(failed) or 'none'} -->", flush=True)
+        print(f"{name}: {time.perf_counter() - start:.0f} s; failed: "
+              f"{', '.join(failed) or 'none'}", file=sys.stderr, flush=True)
+        if failed:
+            failures.append(f"{name}: {', '.join(failed)}")
+    if failures:
+        print("\nFailed: " + "; ".join(failures) + ".")
 
 
 if __name__ == "__main__":

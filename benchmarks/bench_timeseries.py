@@ -14,22 +14,29 @@ official train/test splits. Each model is fitted with its defaults only:
 
 Variable-length data sets (JapaneseVowels, PLAID) reach the CNN, which needs
 one length, in one of two ways (``--variable-length``): ``pad`` (zeros after
-the end, to the longest training series; longer test series are cut), or
+the end, to the longest training series; longer test series are cut),
 ``resample`` (linear interpolation to the training series' median length
 rounded up to a multiple of 32, each series z-normalised per channel as the
-UCR archive's equal-length series already are). Neither suits both data
-sets: padding keeps JapaneseVowels' lengths, which carry information, while
-PLAID's series (100 to 1,344 steps) padded to 1,344 leave the global average
-pooling averaging mostly padding. The RNN and DTW see the series as they
-are.
+UCR archive's equal-length series already are), or both (``pad resample``:
+one CNN result each). Neither suits both data sets: padding keeps
+JapaneseVowels' lengths, which carry information, while PLAID's series
+(100 to 1,344 steps) padded to 1,344 leave the global average pooling
+averaging mostly padding. The RNN and DTW see the series as they are.
 
     python benchmarks/bench_timeseries.py                  # every data set, seed 0
     python benchmarks/bench_timeseries.py --seeds 0 1 2 --datasets ArrowHead
+    python benchmarks/bench_timeseries.py --variable-length pad resample \\
+        --dataset-seeds ArrowHead=0,1,2                    # the table of RESULTS.md
+
+It prints one markdown table row per data set (the table of
+benchmarks/RESULTS.md), with the published figures beside; several seeds
+show as ``mean (seed, seed, ...)``. Progress goes to stderr.
 
 Needs ``sktime`` and ``numba`` (``pip install sktime numba``).
 """
 
 import argparse
+import sys
 import time
 import warnings
 
@@ -42,7 +49,7 @@ DATASETS = ["ArrowHead", "OSULeaf", "ACSF1", "BasicMotions", "JapaneseVowels", "
 # Published test accuracies (%) on the official splits: FCN and ResNet of Wang
 # et al. (2017) as rerun by Ismail Fawaz et al. (2019, "Deep learning for time
 # series classification: a review", DMKD; repository hfawaz/dl-4-tsc), and
-# full-window 1-NN DTW. None where no figure was found.
+# full-window 1-NN DTW. None where no figure was found; a string carries a note.
 #   [F]   dl-4-tsc results/results-uea-avg-std.csv (UCR 2015 archive), mean of 10 runs
 #   [F18] dl-4-tsc results/results-ucr-128.csv (UCR 2018 archive), mean of its 5 runs
 #   [FM]  dl-4-tsc results/results-mts-avg-std.csv (Baydogan's MTS archive), mean of 10
@@ -52,7 +59,7 @@ PUBLISHED = {  # name: (FCN, ResNet, 1-NN DTW, sources)
     "ArrowHead": (84.3, 84.5, 70.3, "F, U"),
     "OSULeaf": (97.7, 97.9, 59.1, "F, U"),
     "ACSF1": (89.8, 91.6, 64.0, "F18, U"),
-    "BasicMotions": (None, 100.0, 97.5, "T (ResNet; DTW_D)"),
+    "BasicMotions": (None, 100.0, "97.5 (DTW_D)", "T (ResNet; DTW_D)"),
     "JapaneseVowels": (99.3, 99.2, None, "FM"),
     "PLAID": (90.4, 94.0, 83.6, "F18, U"),
 }
@@ -158,23 +165,46 @@ def one_nn_dtw(train, y_train, test):
     return y_train[idx]
 
 
+def _cnn_length(train, equal, mode):
+    """The one length the CNN sees: None for equal-length data sets."""
+    if equal:
+        return None
+    if mode == "pad":
+        return max(len(s) for s in train)
+    return int(32 * np.ceil(np.median([len(s) for s in train]) / 32))
+
+
+def _cell(value):
+    if isinstance(value, str):
+        return value
+    return "not found" if value is None else f"{value:.1f}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=DATASETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--dataset-seeds", nargs="+", default=[], metavar="NAME=S,S,...",
+                        help="other seeds for these data sets, e.g. ArrowHead=0,1,2")
     parser.add_argument("--models", nargs="+", default=["cnn", "rnn", "dtw"])
-    parser.add_argument("--variable-length", choices=["pad", "resample"], default="pad",
-                        help="how variable-length series become one length for the CNN")
+    parser.add_argument("--variable-length", nargs="+", choices=["pad", "resample"],
+                        default=["pad"],
+                        help="how variable-length series become one length for the CNN "
+                             "(both: one CNN result each)")
     parser.add_argument("--rnn-max-length", type=int, default=300,
                         help="skip the RNN on series longer than this (a bidirectional GRU "
                              "runs step by step: 235 s for ArrowHead's 251 steps here)")
     args = parser.parse_args()
+    dataset_seeds = {name: [int(v) for v in seeds.split(",")]
+                     for name, seeds in (item.split("=") for item in args.dataset_seeds)}
     import torch
 
+    # stdout is the markdown table of RESULTS.md (python -m sklearn_mlarch bench)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"seeds {args.seeds}\n")
-    print("| data set | train shape | model | test accuracy (%) | per seed | fit time (s) |")
-    print("|---|---|---|---|---|---|")
+          f"seeds {args.seeds}, {dataset_seeds}", file=sys.stderr)
+    print("| data set | train | CNN defaults (%) | RNN defaults (%) | 1-NN DTW, here (%) "
+          "| DTW published | FCN published | ResNet published | CNN fit (s) |")
+    print("|---" * 9 + "|")
     for name in args.datasets:
         train, y_train = load(name, "train")
         test, y_test = load(name, "test")
@@ -184,45 +214,48 @@ def main():
                     else f"{min(lengths)}..{max(lengths)}"))
         equal = len({len(s) for s in train + test}) == 1
         longest = max(len(s) for s in train)
-        if equal:
-            length = None
-        elif args.variable_length == "pad":
-            length = longest
-        else:
-            length = int(32 * np.ceil(np.median([len(s) for s in train]) / 32))
-        for model in args.models:
-            if model == "rnn" and longest > args.rnn_max_length:
-                print(f"| {name} | {shape} | RNNClassifier() | skipped: {longest} steps "
-                      f"> --rnn-max-length {args.rnn_max_length} | | |", flush=True)
+        accuracy, fit_time = {}, "not run"
+        for model in ("cnn", "rnn", "dtw"):
+            if model not in args.models:
+                accuracy[model] = "not run"
                 continue
-            scores, times = [], []
-            for seed in args.seeds if model != "dtw" else [None]:
-                start = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    if model == "cnn":
-                        est = CNNClassifier(random_state=seed).fit(
-                            as_signals(train, length, args.variable_length), y_train)
-                        pred = est.predict(as_signals(test, length, args.variable_length))
-                    elif model == "rnn":
-                        Xtr = np.stack(train) if equal else train
-                        Xte = np.stack(test) if equal else test
-                        pred = RNNClassifier(random_state=seed).fit(Xtr, y_train).predict(Xte)
-                    else:
-                        pred = one_nn_dtw(train, y_train, test)
-                times.append(time.perf_counter() - start)
-                scores.append(100 * float(np.mean(pred == y_test)))
-            label = {"cnn": "CNNClassifier()", "rnn": "RNNClassifier()",
-                     "dtw": "1-NN DTW (full window)"}[model]
-            per_seed = " ".join(f"{s:.1f}" for s in scores)
-            print(f"| {name} | {shape} | {label} | {np.mean(scores):.1f} | {per_seed} | "
-                  f"{np.mean(times):.1f} |", flush=True)
-    print("\nPublished (%): | data set | FCN | ResNet | 1-NN DTW full window | source |")
-    print("|---|---|---|---|---|")
-    for name in args.datasets:
-        fcn, resnet, dtw, source = PUBLISHED[name]
-        cells = " | ".join("-" if v is None else f"{v:.1f}" for v in (fcn, resnet, dtw))
-        print(f"| {name} | {cells} | {source} |")
+            if model == "rnn" and longest > args.rnn_max_length:
+                accuracy[model] = f"not run ({longest:,} steps)"
+                continue
+            modes = args.variable_length if model == "cnn" and not equal else [None]
+            cells, times = [], []
+            for mode in modes:
+                length = _cnn_length(train, equal, mode)
+                scores, seconds = [], []
+                for seed in dataset_seeds.get(name, args.seeds) if model != "dtw" else [None]:
+                    start = time.perf_counter()
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", UserWarning)
+                        if model == "cnn":
+                            est = CNNClassifier(random_state=seed).fit(
+                                as_signals(train, length, mode), y_train)
+                            pred = est.predict(as_signals(test, length, mode))
+                        elif model == "rnn":
+                            Xtr = np.stack(train) if equal else train
+                            Xte = np.stack(test) if equal else test
+                            pred = RNNClassifier(random_state=seed).fit(Xtr, y_train).predict(Xte)
+                        else:
+                            pred = one_nn_dtw(train, y_train, test)
+                    seconds.append(time.perf_counter() - start)
+                    scores.append(100 * float(np.mean(pred == y_test)))
+                    print(f"{name} {model} {mode or ''} seed {seed}: {scores[-1]:.1f} %, "
+                          f"{seconds[-1]:.0f} s", file=sys.stderr, flush=True)
+                suffix = {None: "", "pad": " padded", "resample": " resampled"}[mode]
+                per_seed = (" (" + ", ".join(f"{v:.1f}" for v in scores) + ")"
+                            if len(scores) > 1 else "")
+                cells.append(f"{np.mean(scores):.1f}{per_seed}{suffix}")
+                times.append(f"{np.mean(seconds):,.0f}{suffix}")
+            accuracy[model] = "; ".join(cells)
+            if model == "cnn":
+                fit_time = "; ".join(times)
+        fcn, resnet, dtw, _ = PUBLISHED[name]
+        print(f"| {name} | {shape} | {accuracy['cnn']} | {accuracy['rnn']} | {accuracy['dtw']} | "
+              f"{_cell(dtw)} | {_cell(fcn)} | {_cell(resnet)} | {fit_time} |", flush=True)
 
 
 if __name__ == "__main__":

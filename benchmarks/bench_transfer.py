@@ -14,9 +14,13 @@ All use the defaults with max_epochs=100 (few samples make few steps per
 epoch). Needs mlxtend (installed with the test extras).
 
     python benchmarks/bench_transfer.py
+
+It prints the pre-training result, the markdown table of benchmarks/RESULTS.md
+and the gains over training from scratch.
 """
 
 import platform
+import sys
 import time
 
 import numpy as np
@@ -34,14 +38,15 @@ def main():
     X, y = load_digits_images()
     start = time.perf_counter()
     source = CNNClassifier(random_state=0).fit(Xm, ym)
+    # stdout is the markdown of RESULTS.md (python -m sklearn_mlarch bench)
     print(f"machine: {platform.machine()}, torch threads {torch.get_num_threads()}, "
-          f"torch {torch.__version__}")
+          f"torch {torch.__version__}", file=sys.stderr)
     print(f"pre-training on MNIST 8x8: {time.perf_counter() - start:.1f} s; "
           f"its accuracy on all of load_digits: {100 * source.score(X, y):.2f} %\n")
     models = {
         "scratch": dict(),
-        "fine-tuned": dict(init_from=source),
-        "frozen trunk, new head": dict(init_from=source, freeze="trunk"),
+        "fine-tuned (`init_from`)": dict(init_from=source),
+        'frozen trunk, new head (`freeze="trunk"`)': dict(init_from=source, freeze="trunk"),
     }
     results = {name: {k: [] for k in SHOTS} for name in models}
     for k in SHOTS:
