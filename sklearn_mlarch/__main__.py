@@ -1,6 +1,7 @@
 """Command line: ``python -m sklearn_mlarch demo`` and ``python -m sklearn_mlarch bench``."""
 
 import argparse
+import sys
 
 DEMO = """Train every capability of the package beside a baseline with small budgets
 (about 5 minutes on 2 cores), print a table per section, and write report.md
@@ -12,6 +13,7 @@ digits) and meta (MAML and FOMAML on sinusoids)."""
 
 
 def main(argv=None):
+    from ._bench import HELP, add_arguments, run_from_args  # neither imports torch
     from .demo import SECTIONS
 
     parser = argparse.ArgumentParser(
@@ -29,7 +31,11 @@ def main(argv=None):
                       help="write no PNG plots (plots need matplotlib)")
     demo.add_argument("--quick", action="store_true",
                       help="tiny budgets: a smoke test of about a minute; figures meaningless")
+    bench = sub.add_parser("bench", help=HELP, description=HELP)
+    add_arguments(bench)
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        sys.exit(run_from_args(args))
     if args.command == "demo":
         from .demo import run
 

@@ -43,3 +43,15 @@ def test_demo_rejects_an_unknown_section(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--sections", "nope"])
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_bench_command_lists_the_registered_benchmarks(capsys):
+    from sklearn_mlarch._bench import REGISTRY
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--list"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert len(REGISTRY) > 10
+    for name in REGISTRY:  # name -> Benchmark
+        assert name in out
