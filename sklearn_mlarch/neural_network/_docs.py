@@ -77,7 +77,7 @@ CLASSIFIER_ATTRIBUTES = """\
 FITTED_ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen in fit (flattened size of one sample).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when X was a DataFrame with string columns.
     input_shape_ : tuple of int
         Shape of one sample as given to the network.
