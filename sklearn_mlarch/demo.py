@@ -35,7 +35,7 @@ BUDGETS = {
                   multitask_epochs=2, source_rows=500, source_epochs=2, fine_tune_epochs=5,
                   meta_iter=200, meta_tasks=20),
     "default": dict(folds=3, epochs=20, ensemble_epochs=10, members=5, search_epochs=9,
-                    multitask_epochs=15, source_rows=None, source_epochs=10,
+                    multitask_epochs=10, source_rows=None, source_epochs=10,
                     fine_tune_epochs=60, meta_iter=1000, meta_tasks=100),
 }
 
@@ -187,8 +187,10 @@ def ensemble_section(report, b):
     m = b["members"]
     models = [
         ("CNNClassifier (small), one network", CNNClassifier(**small)),
-        (f"BaggingClassifier({m} small CNNs, n_jobs=2)",
-         BaggingClassifier(CNNClassifier(**small), n_estimators=m, n_jobs=2, random_state=0)),
+        # one process: starting worker processes (each imports torch) would cost
+        # more than these few seconds of training
+        (f"BaggingClassifier({m} small CNNs)",
+         BaggingClassifier(CNNClassifier(**small), n_estimators=m, random_state=0)),
         (f"DeepEnsembleClassifier(n_members={m})", DeepEnsembleClassifier(**small, n_members=m)),
     ]
     report.section("Ensembles of small CNNs on digits (stratified 75/25 split)",

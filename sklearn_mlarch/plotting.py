@@ -144,6 +144,9 @@ def plot_history(estimator, metrics=None, ax=None):
         ax.plot(epochs, [row.get(name, np.nan) for row in history], marker=".", label=name)
     meta = hasattr(owner, "n_meta_iter")
     ax.set_xlabel("epoch (100 meta-iterations)" if meta else "epoch")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
     ax.set_ylabel("loss" if all(m.endswith("_loss") for m in metrics) else "value")
     ax.set_title(f"{type(owner).__name__} training history")
     ax.legend()
