@@ -12,11 +12,14 @@ would measure the module's sizes, not skorch.
 
     python benchmarks/bench_sklearn_checks.py
     python benchmarks/bench_sklearn_checks.py --defaults CNNClassifier RNNRegressor
+    python benchmarks/bench_sklearn_checks.py --defaults CNNClassifier \
+        --checks check_class_weight_classifiers check_classifiers_train
 
 ``--defaults`` runs the checks on estimators constructed with their
 defaults instead (``HyperbandSearchCV``, which needs a search space, on its
 fast configuration); each default fit trains about 1,500 steps, so this
-takes minutes per estimator.
+takes minutes per estimator (under load, over an hour for CNNClassifier).
+``--checks`` runs only the named checks, one row each.
 
 It prints the markdown table of benchmarks/RESULTS.md, then the checks that
 failed, if any; versions and times go to stderr.
@@ -29,6 +32,7 @@ import warnings
 
 import sklearn
 import skorch
+from sklearn.base import clone
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import check_estimator
 
@@ -61,18 +65,39 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--defaults", nargs="*", metavar="ESTIMATOR",
                         help="check these (all when none is named) with their defaults")
+    parser.add_argument("--checks", nargs="+", metavar="CHECK",
+                        help="run only these checks (by name, e.g. "
+                             "check_class_weight_classifiers), one row each")
     args = parser.parse_args()
     # stdout is the markdown table of RESULTS.md (python -m sklearn_mlarch bench);
     # versions and each estimator's time go to stderr
     print(f"scikit-learn {sklearn.__version__}, skorch {skorch.__version__}", file=sys.stderr)
-    print("| estimator | checks passed | checks run | skipped |")
-    print("|---|---|---|---|")
+    if args.checks is None:
+        print("| estimator | checks passed | checks run | skipped |")
+        print("|---|---|---|---|")
+    else:
+        print("| estimator | check | result | seconds |")
+        print("|---|---|---|---|")
     if args.defaults is None:
         rows = [(name, fast_instance(cls)) for name, cls in all_estimators()]
     else:
         rows = [(f"{name}() defaults", fast_instance(cls) if name == "HyperbandSearchCV"
                  else cls()) for name, cls in all_estimators()
                 if not args.defaults or name in args.defaults]
+    if args.checks is not None:
+        for name, est in rows:
+            for check in args.checks:
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        getattr(estimator_checks, check)(type(est).__name__, clone(est))
+                        result = "passed"
+                    except Exception as exc:  # the check's own assertion, reported
+                        result = f"failed: {type(exc).__name__} {str(exc)[:80]}".strip()
+                print(f"| {name} | {check} | {result} | {time.perf_counter() - start:.0f} |",
+                      flush=True)
+        return
     failures = []
     for name, est in rows:
         start = time.perf_counter()

@@ -3,6 +3,9 @@
 import argparse
 import sys
 
+#: the demo's sections (demo.SECTIONS; listed here so that --help imports no torch)
+SECTIONS = ["digits", "ensembles", "search", "multitask", "transfer", "meta"]
+
 DEMO = """Train every capability of the package beside a baseline with small budgets
 (about 5 minutes on 2 cores), print a table per section, and write report.md
 with PNG plots (learning curves, Hyperband brackets, per-task scores, MAML
@@ -13,8 +16,7 @@ digits) and meta (MAML and FOMAML on sinusoids)."""
 
 
 def main(argv=None):
-    from ._bench import HELP, add_arguments, run_from_args  # neither imports torch
-    from .demo import SECTIONS
+    from ._bench import HELP, add_arguments, run_from_args  # no torch import
 
     parser = argparse.ArgumentParser(
         prog="python -m sklearn_mlarch",
@@ -37,8 +39,12 @@ def main(argv=None):
     if args.command == "bench":
         sys.exit(run_from_args(args))
     if args.command == "demo":
-        from .demo import run
+        from .demo import check_output_folder, run
 
+        try:
+            check_output_folder(args.output)
+        except ValueError as exc:
+            demo.error(str(exc))
         run(quick=args.quick, output=args.output, sections=args.sections,
             plots=not args.no_plots)
 

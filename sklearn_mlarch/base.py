@@ -525,12 +525,13 @@ class BaseNeuralEstimator(BaseEstimator):
         if np.all(sw == sw.flat[0]):
             return None
         sw = sw / sw.max()  # first by the largest, so that no sum overflows
+        smallest = sw[sw > 0].min()  # relative to the largest
         sw = sw / sw.mean()
         cast = sw.astype(self._np_dtype)
         if np.any((sw > 0) & (cast == 0)):
             raise ValueError(
                 f"sample_weight (times class_weight) spans more than {self.dtype} can hold: "
-                f"the smallest positive weight is {sw[sw > 0].min():.3g} times the largest "
+                f"the smallest positive weight is {smallest:.3g} times the largest "
                 "and would become 0. Clip the weights or pass dtype='float64'.")
         return cast
 
@@ -555,7 +556,9 @@ class BaseNeuralEstimator(BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights; the loss of a batch is the weighted mean.
+            Per-sample weights, relative to each other: the loss trained is the
+            weighted mean over the samples of this call (each batch's loss is
+            an unbiased estimate of it), so only their ratios matter.
 
         Returns
         -------
@@ -712,6 +715,9 @@ class NeuralClassifierMixin:
         classes : array-like of shape (n_classes,), default=None
             All labels; needed on the first call when a batch may miss some.
         sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, relative to the other samples of this call
+            (as in ``fit``): weights 100 on every sample of a call train
+            as weights 1 do.
 
         Returns
         -------
@@ -780,6 +786,9 @@ class NeuralRegressorMixin:
         X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, relative to the other samples of this call
+            (as in ``fit``): weights 100 on every sample of a call train
+            as weights 1 do.
 
         Returns
         -------

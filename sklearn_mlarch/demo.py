@@ -28,6 +28,7 @@ from .ensemble import DeepEnsembleClassifier
 from .meta_learning import MAMLRegressor, evaluate_adaptation
 from .model_selection import HyperbandSearchCV
 from .neural_network import CNNClassifier, MultiTaskClassifier, RNNClassifier
+from .utils._printing import print_lines
 
 #: budgets per mode: 'quick' is a smoke test of a minute, 'default' the demo
 BUDGETS = {
@@ -62,25 +63,25 @@ class Report:
 
     def __init__(self, output=None, plots=True):
         self.output, self.sections = output, []
-        self.plots = plots and output is not None and _has_matplotlib()
+        self.wanted_plots = plots and output is not None
+        self.plots = self.wanted_plots and _has_matplotlib()
         if output is not None:
-            os.makedirs(output, exist_ok=True)
+            check_output_folder(output)
 
     def section(self, title, columns):
         self.sections.append(Section(title, columns))
-        print(f"\n{title}\n" + "  ".join(f"{c:>16}" if i else f"{c:<44}"
-                                          for i, c in enumerate(columns)), flush=True)
+        print_lines(f"\n{title}\n" + "  ".join(f"{c:>16}" if i else f"{c:<44}"
+                                                for i, c in enumerate(columns)))
         return self.sections[-1]
 
     def row(self, *cells):
         cells = [_cell(c) for c in cells]
         self.sections[-1].rows.append(cells)
-        print("  ".join(f"{c:>16}" if i else f"{c:<44}" for i, c in enumerate(cells)),
-              flush=True)
+        print_lines("  ".join(f"{c:>16}" if i else f"{c:<44}" for i, c in enumerate(cells)))
 
     def note(self, text):
         self.sections[-1].notes.append(text)
-        print(text, flush=True)
+        print_lines(text)
 
     def figure(self, name, draw):
         """Save the plot ``draw()`` returns (an Axes) as ``name``.png."""
@@ -107,7 +108,7 @@ class Report:
                  f"{mode} budgets, {seconds:.0f} s on {platform.platform()} with "
                  f"{os.cpu_count()} CPUs; torch {torch.__version__}, scikit-learn "
                  f"{sklearn.__version__}, skorch {skorch.__version__}.", ""]
-        if not self.plots:
+        if self.wanted_plots and not self.plots:
             lines += ["No plots: they need matplotlib (`pip install matplotlib`).", ""]
         for s in self.sections:
             lines += [f"## {s.title}", "", "| " + " | ".join(s.columns) + " |",
@@ -119,6 +120,21 @@ class Report:
         with open(path, "w") as f:
             f.write("\n".join(lines))
         return path
+
+
+def check_output_folder(output):
+    """Create ``output`` and check that files can be written there, before any
+    training: a report that cannot be saved should fail in a second, not
+    after the whole demo."""
+    try:
+        os.makedirs(output, exist_ok=True)
+        probe = os.path.join(output, ".sklearn_mlarch_write_test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as exc:
+        raise ValueError(f"output={output!r} cannot hold the report: {exc}. Pass a "
+                         "writable folder (--output DIR).") from exc
 
 
 def _has_matplotlib():
@@ -336,6 +352,8 @@ def run(quick=False, output=None, sections=None, plots=True):
     path : str or None
         The report's path.
     """
+    if isinstance(sections, str):
+        sections = [sections]
     unknown = sorted(set(sections or ()) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown demo sections {unknown}; choose from {list(SECTIONS)}.")

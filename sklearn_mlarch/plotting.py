@@ -82,7 +82,7 @@ def plot_history(estimator, metrics=None, ax=None):
     ----------
     estimator : fitted estimator of sklearn_mlarch, or a Pipeline ending in one
         Any of the package's neural estimators (they keep the history in
-        ``history_``). For MAML estimators an epoch is 100 meta-iterations.
+        ``history_``). MAML estimators are plotted against meta-iterations.
     metrics : str or list of str, default=None
         Columns of the history to plot, e.g. ``['train_loss', 'valid_acc']``.
         None plots ``'train_loss'`` and ``'valid_loss'`` where recorded.
@@ -139,11 +139,12 @@ def plot_history(estimator, metrics=None, ax=None):
             "need early_stopping=True; others come from callbacks, e.g. "
             "callbacks=[EpochScoring('accuracy', on_train=True, name='train_acc')].")
     ax = _axes(ax)
-    epochs = [row["epoch"] for row in history]
+    # MAML records the meta-iterations done at each row (an epoch holds up to 100)
+    meta = all("meta_iter" in row for row in history)
+    x = [row["meta_iter" if meta else "epoch"] for row in history]
     for name in metrics:
-        ax.plot(epochs, [row.get(name, np.nan) for row in history], marker=".", label=name)
-    meta = hasattr(owner, "n_meta_iter")
-    ax.set_xlabel("epoch (100 meta-iterations)" if meta else "epoch")
+        ax.plot(x, [row.get(name, np.nan) for row in history], marker=".", label=name)
+    ax.set_xlabel("meta-iterations" if meta else "epoch")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole

@@ -55,3 +55,28 @@ def test_bench_command_lists_the_registered_benchmarks(capsys):
     assert len(REGISTRY) > 10
     for name in REGISTRY:  # name -> Benchmark
         assert name in out
+
+
+def test_help_and_bench_list_import_no_torch():
+    code = ("import sys; from sklearn_mlarch.__main__ import main\n"
+            "try:\n    main(['bench', '--list'])\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.strip().splitlines()[-1] == "False"
+
+
+def test_demo_section_names_match_the_command_line():
+    from sklearn_mlarch import __main__ as cli
+    from sklearn_mlarch.demo import SECTIONS
+
+    assert cli.SECTIONS == list(SECTIONS)
+
+
+def test_demo_refuses_an_unwritable_output_before_training(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--output", str(afile), "--quick"])
+    assert exit_.value.code == 2
+    assert "--output DIR" in capsys.readouterr().err

@@ -101,7 +101,11 @@ def test_history_of_a_pipeline_without_early_stopping_is_train_loss(digits):
 def test_history_of_maml_counts_meta_iterations(maml):
     ax = plot_history(maml)
     np.testing.assert_allclose(ax.lines[0].get_ydata(), maml.history_[:, "train_loss"])
-    assert "meta-iterations" in ax.get_xlabel()
+    assert ax.get_xlabel() == "meta-iterations"
+    # a warm start of 30 after 150: rows at 100, 150 and 180 meta-iterations
+    longer = fast_instance(MAMLRegressor, n_meta_iter=150).fit(SinusoidTasks())
+    longer.set_params(warm_start=True, n_meta_iter=30).fit(SinusoidTasks())
+    np.testing.assert_array_equal(plot_history(longer).lines[0].get_xdata(), [100, 150, 180])
 
 
 def test_history_errors(cnn):

@@ -7,7 +7,8 @@ added as an objective, a skorch callback or a small override of one skorch
 step, never as a new epoch loop.
 """
 
-from .callbacks import DivergenceGuard, FreezeBlocks, TrainingDivergedError, print_lines
+from ..utils._printing import print_lines
+from .callbacks import DivergenceGuard, FreezeBlocks, TrainingDivergedError
 from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
 from .net import NetworkBuildError, TrainingNet, epoch_seed
 from .objectives import (CrossEntropyObjective, MultiTaskObjective, Objective,

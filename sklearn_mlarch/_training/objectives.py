@@ -65,7 +65,7 @@ def scaled_mean(loss, sample_weight=None):
 
 
 class Objective(nn.Module):
-    """Base objective: per-sample loss, weighted mean over the batch.
+    """Base objective: per-sample loss, the mean of weight times loss over the batch.
 
     Subclasses implement :meth:`per_sample` and may override
     :meth:`output_transform` (what ``predict_proba`` returns) and
@@ -76,7 +76,7 @@ class Objective(nn.Module):
     ----------
     member_axis : bool, default=False
         The output has a member axis after the batch axis, ``(B, M, ...)``:
-        every member is trained on its own weighted mean (deep ensembles).
+        every member is trained on its own weights (deep ensembles).
     """
 
     def __init__(self, member_axis=False):
@@ -191,8 +191,11 @@ class MultiTaskObjective(Objective):
             if isinstance(task, CrossEntropyObjective):
                 target = target.long()
             loss = task.per_sample(out, target)
-            if sample_weight is not None:  # scaled to a mean of 1, as in scaled_mean
-                loss = loss * sample_weight.to(out.dtype)
+            if sample_weight is not None:
+                # (B,) or (B, T): each task's weights scaled to a mean of 1 over
+                # its labelled rows by the estimator, as in scaled_mean
+                w = sample_weight if sample_weight.ndim == 1 else sample_weight[:, t]
+                loss = loss * w.to(out.dtype)
             # the mean over labelled entries; a batch without labels gives 0
             losses.append(weighted_mean(loss, None if labelled.all() else labelled))
         return torch.stack(losses)

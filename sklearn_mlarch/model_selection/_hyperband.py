@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_method_params
 
+from ..utils._printing import print_lines
 from ._continuation import (MODES, PartialFitSteps, check_continuation, classes_for,
                             supports_partial_fit)
 from ._engines import FoldFit, make_engine, worker_slots as _worker_slots
@@ -114,9 +115,9 @@ class _Run:
         br.summary["n_candidates"].append(len(br.alive))
         br.summary["n_resources"].append(r)
         if self.search.verbose > 0:
-            print(f"[Hyperband] bracket {br.index + 1}/{n_brackets} (s={br.s}), rung "
-                  f"{br.rung}: {len(br.alive)} candidates x {len(self.splits)} folds at "
-                  f"{self.resource}={r}", flush=True)
+            print_lines(f"[Hyperband] bracket {br.index + 1}/{n_brackets} (s={br.s}), rung "
+                        f"{br.rung}: {len(br.alive)} candidates x {len(self.splits)} folds "
+                        f"at {self.resource}={r}")
         fits = []
         for c in br.alive:
             fits += self.unit(br, c, r, (br.alive.index(c), len(br.alive)))
@@ -174,9 +175,10 @@ class _Run:
         survivors = [br.alive[o] for o in promoted]
         if self.search.verbose > 0:
             best = scores[order[0]]
-            print(f"[Hyperband] bracket {br.index + 1} (s={br.s}), rung {br.rung - 1} done: "
-                  f"best mean score {best:.4f}, {len(survivors)} of {len(scores)} promoted",
-                  flush=True)
+            ending = (f"{len(survivors)} of {len(scores)} promoted" if not br.done
+                      else "bracket done")
+            print_lines(f"[Hyperband] bracket {br.index + 1} (s={br.s}), rung {br.rung - 1} "
+                        f"done: best mean score {best:.4f}, {ending}")
         # eliminated candidates' models are freed at once, not at the bracket's end
         for c in set(br.alive) - set(survivors):
             for k in range(n_splits):
@@ -602,8 +604,8 @@ class HyperbandSearchCV(BaseSearchCV):
                 c, k = unit
                 r = rungs[k][1]
                 if self.verbose > 0:
-                    print(f"[Hyperband async] candidate {c} to rung {k}: {self.resource}={r}",
-                          flush=True)
+                    print_lines(f"[Hyperband async] candidate {c} to rung {k}: "
+                                f"{self.resource}={r}")
                 for fold, fit in enumerate(run.unit(br, c, r, (c, n_configs))):
                     in_flight[engine.submit(fit)] = (c, k, fold, fit)
                 units[(c, k)] = [None] * n_splits

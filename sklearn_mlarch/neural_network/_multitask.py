@@ -97,6 +97,19 @@ class _BaseMultiTask(BaseNeuralEstimator):
     def _regression_columns(self, n_tasks, names):
         return set(range(n_tasks))
 
+    def _prepare_sample_weight(self, sample_weight, y):
+        """Weights per sample and task, ``(n, T)``: each task's scaled to a mean
+        of 1 over its own labelled rows, so that a task's batch loss (the mean
+        of weight times loss over its labelled rows) estimates the task's
+        weighted mean loss whatever the weights of the other tasks' rows."""
+        sw = super()._prepare_sample_weight(sample_weight, y)
+        if sw is None:
+            return None
+        labelled = ~np.isnan(y)
+        per_task = np.where(labelled, sw[:, None].astype(np.float64), 0.0)
+        means = per_task.sum(0) / np.maximum(labelled.sum(0), 1)
+        return (per_task / np.where(means > 0, means, 1.0)).astype(self._np_dtype)
+
     def _prepare_targets(self, y, reset, classes=None, sample_weight=None):
         y = np.asarray(y)
         Y = y.reshape(len(y), -1)
@@ -383,6 +396,9 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
             All labels of each task (an array for 1-D y); needed on the first
             call when a batch may miss some.
         sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, relative to the other samples of this call
+            (as in ``fit``): weights 100 on every sample of a call train
+            as weights 1 do.
 
         Returns
         -------
@@ -490,6 +506,9 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
         X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
         y : array-like of shape (n_samples, n_tasks) or (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, relative to the other samples of this call
+            (as in ``fit``): weights 100 on every sample of a call train
+            as weights 1 do.
 
         Returns
         -------

@@ -2,26 +2,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import threading
-
-from sklearn_mlarch._training import print_lines
-
-
-def test_print_lines_from_threads_keeps_each_line_whole_and_tagged(capfd):
-    def table(i):
-        for epoch in range(50):
-            print_lines(f"table {i} epoch {epoch}\ntable {i} loss {epoch / 7:.6f}")
-
-    threads = [threading.Thread(target=table, args=(i,), name=f"fit-{i}") for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    lines = capfd.readouterr().out.splitlines()
-    assert len(lines) == 4 * 50 * 2
-    for line in lines:
-        m = re.fullmatch(r"\[fit-(\d)\] table (\d) (epoch \d+|loss \d\.\d{6})", line)
-        assert m and m.group(1) == m.group(2), line
 
 
 def test_verbose_fits_in_worker_processes_print_tagged_whole_tables():

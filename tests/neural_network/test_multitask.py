@@ -219,3 +219,23 @@ def test_pandas_na_and_bad_regression_targets(tasks):
         _clf(trunk_params={"n_outputs": 5}).fit(X, Y)
     with pytest.raises(ValueError, match="task_weights must hold numbers"):
         _clf(task_weights=["a", "b", "c"]).fit(X, Y)
+
+
+def test_sample_weights_keep_each_task_on_its_own_scale():
+    # task 1 is labelled only on rows that all weigh 0.1: its loss must stay the
+    # plain mean over them, as with duplicated rows, not shrink by 0.1
+    rng = np.random.RandomState(0)
+    X, Y = rng.rand(40, 4), rng.rand(40, 2)
+    Y[:20, 1] = np.nan
+    w = np.r_[np.full(20, 1.0), np.full(20, 0.1)]
+    est = fast_instance(MultiTaskRegressor, max_epochs=1).fit(X, Y)
+    sw = est._prepare_sample_weight(w, est._prepare_targets(Y, reset=False))
+    assert sw.shape == (40, 2)
+    assert np.allclose(sw[20:, 1], 1.0) and np.all(sw[:20, 1] == 0)
+    assert sw[:, 0].mean() == pytest.approx(1.0, rel=1e-5)
+    obj = MultiTaskObjective([SquaredErrorObjective(), SquaredErrorObjective()])
+    outputs = (torch.zeros(40, 1), torch.zeros(40, 1))
+    y = torch.as_tensor(np.nan_to_num(Y, nan=np.nan), dtype=torch.float32)
+    weighted = obj.task_losses(outputs, y, torch.as_tensor(sw))
+    plain = obj.task_losses(outputs, y)
+    torch.testing.assert_close(weighted[1], plain[1])
