@@ -32,10 +32,10 @@ from .utils._printing import print_lines
 
 #: budgets per mode: 'quick' is a smoke test of a minute, 'default' the demo
 BUDGETS = {
-    "quick": dict(folds=2, epochs=2, ensemble_epochs=1, members=3, search_epochs=3,
+    "quick": dict(folds=2, epochs=2, ensemble_epochs=1, members=3, search_epochs=3, jobs=1,
                   multitask_epochs=2, source_rows=500, source_epochs=2, fine_tune_epochs=5,
                   meta_iter=200, meta_tasks=20),
-    "default": dict(folds=3, epochs=20, ensemble_epochs=10, members=5, search_epochs=9,
+    "default": dict(folds=3, epochs=20, ensemble_epochs=10, members=5, search_epochs=9, jobs=2,
                     multitask_epochs=10, source_rows=None, source_epochs=10,
                     fine_tune_epochs=60, meta_iter=1000, meta_tasks=100),
 }
@@ -223,7 +223,7 @@ def search_section(report, b):
              "hidden_sizes": [(32,), (64,)], "dropout": uniform(0.0, 0.4)}
     max_epochs = b["search_epochs"]
     cnn = CNNClassifier(input_shape=(1, 8, 8), max_epochs=max_epochs, random_state=0)
-    search = HyperbandSearchCV(cnn, space, max_resource=max_epochs, cv=3, n_jobs=2,
+    search = HyperbandSearchCV(cnn, space, max_resource=max_epochs, cv=3, n_jobs=b["jobs"],
                                random_state=0)
     _, seconds = _timed(lambda: search.fit(X, y))
     n_configs = int((search.cv_results_["rung"] == 0).sum())

@@ -25,3 +25,15 @@ def test_print_lines_from_threads_keeps_each_line_whole_and_tagged(capfd):
 def test_print_lines_without_a_console_prints_nothing(monkeypatch):
     monkeypatch.setattr(sys, "stdout", None)  # pythonw, some services
     print_lines("epoch 1")  # as print does: no error
+
+
+def test_lines_from_a_worker_process_name_the_process(capfd):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")  # no torch in the child: safe to fork
+    worker = ctx.Process(target=print_lines, args=("epoch 1\nepoch 2",), name="Worker-7")
+    worker.start()
+    worker.join(timeout=30)
+    lines = capfd.readouterr().out.splitlines()
+    tag = f"[Worker-7 pid {worker.pid}]"
+    assert lines == [f"{tag} epoch 1", f"{tag} epoch 2"]
