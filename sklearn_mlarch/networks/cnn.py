@@ -4,6 +4,8 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
+from torch.nn import functional as F
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from .blocks import dense_blocks, positive_ints
 from .random import Dropout
@@ -95,6 +97,67 @@ class GlobalPool(nn.Module):
         return f"mode={self.mode!r}"
 
 
+def _masked_batch_norm(norm, x, valid):
+    """Batch norm whose statistics count only the real positions ``valid``.
+
+    In training the mean and variance are taken over the real positions of
+    the batch (and update the running statistics as ``BatchNorm1d`` does);
+    in evaluation the running statistics apply, as usual.
+    """
+    if not norm.training:
+        return norm(x)
+    count = valid.sum()
+    mean = (x * valid).sum(dim=(0, 2)) / count
+    var = (((x - mean[:, None]) * valid) ** 2).sum(dim=(0, 2)) / count
+    if norm.track_running_stats:
+        with torch.no_grad():
+            norm.num_batches_tracked += 1
+            momentum = (1.0 / float(norm.num_batches_tracked) if norm.momentum is None
+                        else norm.momentum)
+            unbiased = var * count / (count - 1).clamp(min=1)
+            norm.running_mean.lerp_(mean.detach(), momentum)
+            norm.running_var.lerp_(unbiased.detach(), momentum)
+    x = (x - mean[:, None]) * torch.rsqrt(var + norm.eps)[:, None]
+    return x * norm.weight[:, None] + norm.bias[:, None] if norm.affine else x
+
+
+def masked_trunk(trunk, x):
+    """Run a signal CNN's trunk over series padded with NaN after their end.
+
+    ``x`` is ``(N, C, L)``; positions whose channels are all NaN are
+    padding. They are zeroed before each convolution, as the convolution's
+    own ``'same'`` padding would be, left out of batch-norm statistics,
+    pooling and the global pooling, so in evaluation each series gives what
+    it gives alone at its own length.
+    """
+    valid = ~torch.isnan(x).all(dim=1, keepdim=True)
+    x = torch.nan_to_num(x)
+    keep = valid.to(x.dtype)
+    for name, block in trunk.named_children():
+        if name.startswith("conv"):
+            for layer in block:
+                if isinstance(layer, _BatchNorm):
+                    x = _masked_batch_norm(layer, x, keep)
+                elif isinstance(layer, nn.MaxPool1d):
+                    x = layer(x)
+                    # a pooled position is real when its whole window was
+                    keep = -F.max_pool1d(-keep, layer.kernel_size)
+                else:
+                    x = layer(x * keep if isinstance(layer, nn.Conv1d) else x)
+            x = x * keep
+        elif name == "global_pool":
+            if block.mode == "avg":
+                x = (x * keep).sum(dim=2) / keep.sum(dim=2).clamp(min=1)
+            else:
+                x = x.masked_fill(keep == 0, float("-inf")).amax(dim=2)
+        elif name == "flatten":
+            raise ValueError("Series of different lengths need global_pool='avg' or 'max': "
+                             "a flattened output depends on the length.")
+        else:
+            x = block(x)
+    return x
+
+
 def conv_plan(input_shape, channels, kernel_size, pool_size):
     """Validated sizes of each convolution block.
 
@@ -160,6 +223,10 @@ class CNNNetwork(nn.Module):
         Keep images in channels-last memory order (faster oneDNN kernels on
         the CPU, same values). ``torch.func.vmap`` has no rule for it, so
         meta-learning builds its CNNs with False.
+    variable_length : bool, default=False
+        Signals may end early: positions whose channels are all NaN are
+        padding after the series' end, left out of every layer
+        (:func:`masked_trunk`). Needs ``global_pool`` 'avg' or 'max'.
 
     Examples
     --------
@@ -176,7 +243,7 @@ class CNNNetwork(nn.Module):
 
     def __init__(self, input_shape, n_outputs, channels=None, kernel_size=None,
                  pool_size=None, batch_norm=True, dropout=None, hidden_sizes=None,
-                 global_pool=None, channels_last=True):
+                 global_pool=None, channels_last=True, variable_length=False):
         super().__init__()
         input_shape, ndim, conv, norm, pool = conv_layer_types(input_shape)
         self.input_shape = input_shape
@@ -211,9 +278,16 @@ class CNNNetwork(nn.Module):
         self.channels_last = channels_last and ndim == 2
         if self.channels_last:
             self.trunk.to(memory_format=torch.channels_last)
+        if variable_length and (ndim != 1 or arch["global_pool"] == "flatten"):
+            raise ValueError(
+                "variable_length=True needs signals (C, L) and global_pool 'avg' or 'max' "
+                f"(got input_shape={input_shape}, global_pool={arch['global_pool']!r}).")
+        self.variable_length = variable_length
 
     def embed(self, x):
         """Penultimate-layer features of a batch ``x``."""
+        if self.variable_length:
+            return masked_trunk(self.trunk, x)
         return self.trunk(channels_last(x) if self.channels_last else x)
 
     def forward(self, x):

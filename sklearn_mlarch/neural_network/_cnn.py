@@ -2,10 +2,11 @@
 
 from numbers import Integral, Real
 
+import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..base import BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin
+from ..base import _check_representable, BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin
 from ..networks import CNNNetwork
 from ..networks.cnn import GLOBAL_POOLS
 from ._docs import fill_doc
@@ -44,7 +45,33 @@ _CNN_PARAMS = """\
     baseline, with half its filters; with global average pooling its size
     does not grow with the signal's length. For images they are a small
     LeNet-style network. Pass ``channels=(128, 256, 128)`` for the paper's
-    widths."""
+    widths.
+
+    Series of different lengths are given as a list of ``(C, L_i)`` arrays
+    (or of 1-D arrays for one channel). Each series is then read at its own
+    length: positions after its end are left out of every convolution,
+    batch-norm statistic and the global pooling, so padding never changes a
+    prediction, and ``predict`` takes series of any length."""
+
+
+def _series_list(X):
+    """X as a list of ``(C, L_i)`` arrays when it is series of different lengths."""
+    if not isinstance(X, (list, tuple)) or not X:
+        return None
+    dims = {np.ndim(s) for s in X}
+    if dims == {1} and len({len(s) for s in X}) > 1:
+        return [np.asarray(s)[None, :] for s in X]
+    if dims == {2} and len({np.shape(s) for s in X}) > 1:
+        return [np.asarray(s) for s in X]
+    return None
+
+
+def _pad_series(series, length):
+    """``(n, C, length)`` with NaN after each series' end."""
+    out = np.full((len(series), series[0].shape[0], length), np.nan)
+    for i, s in enumerate(series):
+        out[i, :, :s.shape[1]] = s
+    return out
 
 
 def _tuple(value):
@@ -73,7 +100,58 @@ class _BaseCNN(BaseNeuralEstimator):
         return dict(input_shape=self.input_shape_, channels=_tuple(self.channels),
                     kernel_size=self.kernel_size, pool_size=self.pool_size,
                     batch_norm=self.batch_norm, dropout=self.dropout,
-                    hidden_sizes=_tuple(self.hidden_sizes), global_pool=global_pool)
+                    hidden_sizes=_tuple(self.hidden_sizes), global_pool=global_pool,
+                    variable_length=getattr(self, "_ragged_", False))
+
+    # ------------------------------------------- series of different lengths
+    def _check_series(self, series):
+        """Check a list of ``(C, L_i)`` series; returns it with float values."""
+        channels = sorted({s.shape[0] for s in series})
+        if len(channels) > 1:
+            raise ValueError(f"X holds series with {channels} channels; every series needs "
+                             "the same number of channels C (each array is (C, L_i)).")
+        if min(s.shape[1] for s in series) == 0:
+            raise ValueError("X contains a series of length 0.")
+        try:
+            series = [np.asarray(s, dtype=np.float64) for s in series]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"X's series must hold numbers: {exc}") from exc
+        if not all(np.isfinite(s).all() for s in series):
+            raise ValueError("Input X contains NaN or infinity. Impute missing values in "
+                             "the series first; a shorter series needs no padding.")
+        return series
+
+    def _as_array(self, X, reset):
+        series = _series_list(X)
+        if series is None:
+            if reset:
+                self._ragged_ = False
+            return X, False
+        if self.global_pool == "flatten" or (not reset and not self._ragged_):
+            raise ValueError(
+                f"X holds series of different lengths, which {type(self).__name__} reads "
+                "with global_pool 'avg' or 'max' after being fitted on such a list. "
+                + ("Pass global_pool=None or 'avg'." if self.global_pool == "flatten" else
+                   "Fit on a list of series of different lengths (any length is then "
+                   "accepted), or give series of the fitted length."))
+        series = self._check_series(series)
+        if reset:
+            self._ragged_ = True
+            return _pad_series(series, max(s.shape[1] for s in series)), True
+        return _pad_series(series, self.input_shape_[1]), True
+
+    def _validate_X(self, X, y="no_validation", reset=True):
+        series = None if reset or not getattr(self, "_ragged_", False) else _series_list(X)
+        if series is None or max(s.shape[1] for s in series) <= self.input_shape_[1]:
+            return super()._validate_X(X, y, reset)
+        # longer series than any seen in fit: the network reads any length
+        series = self._check_series(series)
+        if series[0].shape[0] != self.input_shape_[0]:
+            raise ValueError(f"X has series of {series[0].shape[0]} channels, but "
+                             f"{type(self).__name__} was fitted on {self.input_shape_[0]}.")
+        X = _pad_series(series, max(s.shape[1] for s in series))
+        _check_representable(X, self._np_dtype)
+        return np.ascontiguousarray(X, dtype=self._np_dtype), y
 
     def _default_input_shape(self, n_features):
         return (1, n_features)  # a flat row is a one-channel signal

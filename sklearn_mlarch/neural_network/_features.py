@@ -17,6 +17,10 @@ class NetworkFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     ----------
     estimator : neural estimator, default=None
         Any estimator of this package; ``None`` means ``CNNClassifier()``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the clone that is trained, in place of the estimator's own
+        ``random_state`` (so a search or ``check_estimator`` can seed the
+        transformer itself). ``None`` keeps the estimator's.
 
     Attributes
     ----------
@@ -39,10 +43,12 @@ class NetworkFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     (3,)
     """
 
-    _parameter_constraints = {"estimator": [None, BaseEstimator]}
+    _parameter_constraints = {"estimator": [None, BaseEstimator],
+                              "random_state": ["random_state"]}
 
-    def __init__(self, estimator=None):
+    def __init__(self, estimator=None, *, random_state=None):
         self.estimator = estimator
+        self.random_state = random_state
 
     def fit(self, X, y, **fit_params):
         """Train the wrapped estimator.
@@ -59,8 +65,15 @@ class NetworkFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
         """
         self._validate_params()
-        base = CNNClassifier() if self.estimator is None else self.estimator
-        self.estimator_ = clone(base).fit(X, y, **fit_params)
+        base = clone(CNNClassifier() if self.estimator is None else self.estimator)
+        if self.random_state is not None:
+            if "random_state" not in base.get_params(deep=False):
+                raise ValueError(
+                    f"random_state={self.random_state!r} was given, but "
+                    f"{type(base).__name__} takes no random_state. Leave NetworkFeatures' "
+                    "random_state as None, or wrap an estimator that has one.")
+            base.set_params(random_state=self.random_state)
+        self.estimator_ = base.fit(X, y, **fit_params)
         self.n_features_in_ = self.estimator_.n_features_in_
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
