@@ -12,16 +12,21 @@ official train/test splits. Each model is fitted with its defaults only:
   few lines of DTW are written out and checked against a plain Python
   version on small inputs before use.
 
-Variable-length data sets (JapaneseVowels, PLAID) reach the CNN, which needs
-one length, in one of two ways (``--variable-length``): ``pad`` (zeros after
-the end, to the longest training series; longer test series are cut),
-``resample`` (linear interpolation to the training series' median length
-rounded up to a multiple of 32, each series z-normalised per channel as the
-UCR archive's equal-length series already are), or both (``pad resample``:
-one CNN result each). Neither suits both data sets: padding keeps
-JapaneseVowels' lengths, which carry information, while PLAID's series
-(100 to 1,344 steps) padded to 1,344 leave the global average pooling
-averaging mostly padding. The RNN and DTW see the series as they are.
+Variable-length data sets (JapaneseVowels, PLAID) reach the CNN in one of
+four ways (``--variable-length``): ``list`` (the default: the list of
+``(C, L_i)`` series as they are, which the CNN reads each at its own
+length), ``list-z`` (the same, each series z-normalised per channel, as the
+archive's equal-length series are), ``pad`` (zeros after the end, to the longest training series;
+longer test series are cut), ``resample`` (linear interpolation to the
+training series' median length rounded up to a multiple of 32, each series
+z-normalised per channel as the UCR archive's equal-length series already
+are); several give one CNN result each. Zero padding hurts PLAID's series
+(100 to 1,344 steps): padded to 1,344 the global average pooling averages
+mostly padding. The RNN and DTW see the series as they are.
+
+``--device cuda`` trains the CNN and the RNN on a GPU. ``--data-cache DIR`` keeps each
+split as a pickle in DIR after the first load, so a machine without sktime
+can rerun the CNN and DTW from copies.
 
     python benchmarks/bench_timeseries.py                  # every data set, seed 0
     python benchmarks/bench_timeseries.py --seeds 0 1 2 --datasets ArrowHead
@@ -65,8 +70,19 @@ PUBLISHED = {  # name: (FCN, ResNet, 1-NN DTW, sources)
 }
 
 
-def load(name, split):
+def load(name, split, cache=None):
     """``(sequences, y)``: a list of ``(T_i, C)`` arrays and the labels."""
+    if cache is not None:
+        import os
+        import pickle
+
+        path = os.path.join(cache, f"{name}_{split}.pkl")
+        if not os.path.exists(path):
+            os.makedirs(cache, exist_ok=True)
+            with open(path, "wb") as f:
+                pickle.dump(load(name, split), f)
+        with open(path, "rb") as f:
+            return pickle.load(f)
     from sktime.datasets import load_UCR_UEA_dataset
 
     X, y = load_UCR_UEA_dataset(name, split=split, return_type="nested_univ")
@@ -78,7 +94,11 @@ def load(name, split):
 def as_signals(seqs, length=None, mode="resample"):
     """``(n, C, L)``: equal-length series as they are; others zero-padded or cut
     to ``length`` (``mode='pad'``), or resampled to it and z-normalised per
-    series and channel."""
+    series and channel; ``mode='list'``: the list of ``(C, L_i)`` series."""
+    if mode == "list":
+        return [s.T for s in seqs]
+    if mode == "list-z":
+        return [((s - s.mean(axis=0)) / (s.std(axis=0) + 1e-8)).T for s in seqs]
     if length is None:
         return np.stack([s.T for s in seqs])
     if mode == "pad":
@@ -167,7 +187,7 @@ def one_nn_dtw(train, y_train, test):
 
 def _cnn_length(train, equal, mode):
     """The one length the CNN sees: None for equal-length data sets."""
-    if equal:
+    if equal or mode in ("list", "list-z"):
         return None
     if mode == "pad":
         return max(len(s) for s in train)
@@ -187,10 +207,14 @@ def main():
     parser.add_argument("--dataset-seeds", nargs="+", default=[], metavar="NAME=S,S,...",
                         help="other seeds for these data sets, e.g. ArrowHead=0,1,2")
     parser.add_argument("--models", nargs="+", default=["cnn", "rnn", "dtw"])
-    parser.add_argument("--variable-length", nargs="+", choices=["pad", "resample"],
-                        default=["pad"],
-                        help="how variable-length series become one length for the CNN "
-                             "(both: one CNN result each)")
+    parser.add_argument("--variable-length", nargs="+", choices=["list", "list-z", "pad", "resample"],
+                        default=["list"],
+                        help="how variable-length series reach the CNN (several: one CNN "
+                             "result each)")
+    parser.add_argument("--device", default="cpu",
+                        help="where the CNN and the RNN train (cpu, cuda)")
+    parser.add_argument("--data-cache", metavar="DIR",
+                        help="keep the loaded splits as pickles in DIR")
     parser.add_argument("--rnn-max-length", type=int, default=300,
                         help="skip the RNN on series longer than this (a bidirectional GRU "
                              "runs step by step: 235 s for ArrowHead's 251 steps here)")
@@ -206,8 +230,8 @@ def main():
           "| DTW published | FCN published | ResNet published | CNN fit (s) |")
     print("|---" * 9 + "|")
     for name in args.datasets:
-        train, y_train = load(name, "train")
-        test, y_test = load(name, "test")
+        train, y_train = load(name, "train", args.data_cache)
+        test, y_test = load(name, "test", args.data_cache)
         lengths = {len(s) for s in train}
         shape = (f"{len(train)} x {train[0].shape[1]} x "
                  + (str(lengths.pop()) if len(lengths) == 1
@@ -232,20 +256,23 @@ def main():
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", UserWarning)
                         if model == "cnn":
-                            est = CNNClassifier(random_state=seed).fit(
+                            est = CNNClassifier(random_state=seed, device=args.device).fit(
                                 as_signals(train, length, mode), y_train)
                             pred = est.predict(as_signals(test, length, mode))
                         elif model == "rnn":
                             Xtr = np.stack(train) if equal else train
                             Xte = np.stack(test) if equal else test
-                            pred = RNNClassifier(random_state=seed).fit(Xtr, y_train).predict(Xte)
+                            pred = RNNClassifier(random_state=seed, device=args.device).fit(
+                                Xtr, y_train).predict(Xte)
                         else:
                             pred = one_nn_dtw(train, y_train, test)
                     seconds.append(time.perf_counter() - start)
                     scores.append(100 * float(np.mean(pred == y_test)))
                     print(f"{name} {model} {mode or ''} seed {seed}: {scores[-1]:.1f} %, "
                           f"{seconds[-1]:.0f} s", file=sys.stderr, flush=True)
-                suffix = {None: "", "pad": " padded", "resample": " resampled"}[mode]
+                suffix = {None: "", "list": " as a list", "list-z": " as a z-normalised list",
+                          "pad": " padded",
+                          "resample": " resampled"}[mode]
                 per_seed = (" (" + ", ".join(f"{v:.1f}" for v in scores) + ")"
                             if len(scores) > 1 else "")
                 cells.append(f"{np.mean(scores):.1f}{per_seed}{suffix}")

@@ -94,12 +94,13 @@ class Benchmark:
 # those of its section headings; minutes are rough, on 2 cores, run alone.
 REGISTRY = {b.name: b for b in [
     Benchmark("checks", "python benchmarks/bench_sklearn_checks.py", 4),
-    Benchmark("checks-defaults", "python benchmarks/bench_sklearn_checks.py "
-              "--defaults RNNRegressor CNNClassifier", 30),
+    Benchmark("checks-defaults", "python benchmarks/bench_sklearn_checks.py --defaults "
+              "--jobs 2", 35),
     Benchmark("overhead", "python benchmarks/bench_overhead.py --repeats 16 --epochs 10", 2),
     Benchmark("digits", "python benchmarks/bench_digits_accuracy.py", 3),
-    Benchmark("timeseries", "python benchmarks/bench_timeseries.py --variable-length pad resample "
-              "--dataset-seeds ArrowHead=0,1,2", 90, ("sktime", "numba")),
+    Benchmark("timeseries", "python benchmarks/bench_timeseries.py --variable-length list "
+              "list-z --dataset-seeds ArrowHead=0,1,2 --rnn-max-length 200", 45,
+              ("sktime", "numba")),
     Benchmark("ensembles", "python benchmarks/bench_ensembles.py", 2),
     Benchmark("search", "python benchmarks/bench_search.py", 3),
     Benchmark("search-seeds", "python benchmarks/bench_search.py --seeds 5", 30),

@@ -413,3 +413,56 @@ def test_removed_optimizer_setting_returns_to_its_default(blobs):
 def test_more_clear_errors(digits, kw, match):
     with pytest.raises(ValueError, match=match):
         fast_instance(CNNClassifier, max_epochs=1, **kw).fit(*digits)
+
+
+# ------------------------------------------------------------------ lr_schedule='plateau'
+def _stalling_fit(**params):
+    # constant inputs: only the output bias can learn, so the training loss
+    # flattens at the labels' entropy and the plateau schedule must act
+    X = np.zeros((40, 1, 8))
+    y = np.random.RandomState(0).randint(0, 2, 40)
+    return X, y, fast_instance(CNNClassifier, batch_size="full", lr=0.05, **params)
+
+
+def _plateau_rule(losses, lr, patience=20, factor=0.5, min_ratio=0.1):
+    """The documented rule, written out: the rate used in each epoch."""
+    best, bad, rates = np.inf, 0, []
+    for loss in losses:
+        rates.append(lr)
+        if loss < best * (1 - 1e-4):
+            best, bad = loss, 0
+        else:
+            bad += 1
+        if bad > patience:
+            lr, bad = max(lr * factor, min_ratio * 0.05), 0
+    return rates
+
+
+def test_plateau_schedule_halves_the_rate_when_the_training_loss_stalls():
+    X, y, clf = _stalling_fit(max_epochs=80)
+    clf.fit(X, y)
+    rates = clf.history_[:, "event_lr"]
+    assert rates == pytest.approx(_plateau_rule(clf.history_[:, "train_loss"], 0.05))
+    assert min(rates) < 0.05  # it acted
+
+
+def test_plateau_schedule_resumes_exactly():
+    X, y, once = _stalling_fit(max_epochs=80)
+    once.fit(X, y)
+    *_, warm = _stalling_fit(max_epochs=40, warm_start=True)
+    warm.fit(X, y).fit(X, y)
+    assert warm.history_[:, "event_lr"] == once.history_[:, "event_lr"]
+    assert len(set(once.history_[:, "event_lr"])) > 1  # a reduction on each side
+    assert _weights_equal(once, warm)
+
+
+def test_constant_schedule_and_a_users_scheduler_replace_the_plateau():
+    X, y, clf = _stalling_fit(max_epochs=60, lr_schedule="constant")
+    clf.fit(X, y)
+    assert "lr_plateau" not in dict(clf.net_.callbacks_)
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == 0.05
+    own = [LRScheduler("StepLR", step_size=1, gamma=0.5)]
+    *_, users = _stalling_fit(max_epochs=3, callbacks=own)
+    users.fit(X, y)
+    assert "lr_plateau" not in dict(users.net_.callbacks_)
+    assert users.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.05 * 0.5 ** 3)

@@ -65,11 +65,12 @@ class DeepEnsembleClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
     _network_class = CNNEnsembleNetwork
+    _reads_variable_length = False
 
     def __init__(self, input_shape=None, *, n_members=5, bootstrap=True, channels=None,
                  kernel_size=None, pool_size=None, batch_norm=True, dropout=None,
                  hidden_sizes=None, global_pool=None, max_epochs="auto", batch_size="auto",
-                 lr=1e-3,
+                 lr=1e-3, lr_schedule="plateau",
                  optimizer="adam", optimizer_kwargs=None, weight_decay=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  tol=1e-4, warm_start=False, random_state=None, device="cpu",

@@ -54,14 +54,15 @@ _CNN_PARAMS = """\
     prediction, and ``predict`` takes series of any length."""
 
 
-def _series_list(X):
-    """X as a list of ``(C, L_i)`` arrays when it is series of different lengths."""
+def _series_list(X, always=False):
+    """X as a list of ``(C, L_i)`` arrays when it is series of different lengths
+    (or any list of series, ``always``: the model was fitted on such a list)."""
     if not isinstance(X, (list, tuple)) or not X:
         return None
     dims = {np.ndim(s) for s in X}
-    if dims == {1} and len({len(s) for s in X}) > 1:
+    if dims == {1} and (always or len({len(s) for s in X}) > 1):
         return [np.asarray(s)[None, :] for s in X]
-    if dims == {2} and len({np.shape(s) for s in X}) > 1:
+    if dims == {2} and (always or len({np.shape(s) for s in X}) > 1):
         return [np.asarray(s) for s in X]
     return None
 
@@ -90,6 +91,9 @@ class _BaseCNN(BaseNeuralEstimator):
         "global_pool": [None, StrOptions(set(GLOBAL_POOLS))],
     }
     _network_class = CNNNetwork
+    # whether the network reads series of different lengths (CNNNetwork's
+    # masking; the vectorised ensemble has none)
+    _reads_variable_length = True
 
     def _network_kwargs(self):
         global_pool = self.global_pool
@@ -97,11 +101,13 @@ class _BaseCNN(BaseNeuralEstimator):
             # flat rows without input_shape are often tabular: averaging over
             # positions would lose which feature is which
             global_pool = "flatten"
-        return dict(input_shape=self.input_shape_, channels=_tuple(self.channels),
-                    kernel_size=self.kernel_size, pool_size=self.pool_size,
-                    batch_norm=self.batch_norm, dropout=self.dropout,
-                    hidden_sizes=_tuple(self.hidden_sizes), global_pool=global_pool,
-                    variable_length=getattr(self, "_ragged_", False))
+        kwargs = dict(input_shape=self.input_shape_, channels=_tuple(self.channels),
+                      kernel_size=self.kernel_size, pool_size=self.pool_size,
+                      batch_norm=self.batch_norm, dropout=self.dropout,
+                      hidden_sizes=_tuple(self.hidden_sizes), global_pool=global_pool)
+        if self._reads_variable_length:
+            kwargs["variable_length"] = getattr(self, "_ragged_", False)
+        return kwargs
 
     # ------------------------------------------- series of different lengths
     def _check_series(self, series):
@@ -122,12 +128,16 @@ class _BaseCNN(BaseNeuralEstimator):
         return series
 
     def _as_array(self, X, reset):
-        series = _series_list(X)
+        series = _series_list(X, always=not reset and getattr(self, "_ragged_", False))
         if series is None:
             if reset:
                 self._ragged_ = False
             return X, False
-        if self.global_pool == "flatten" or (not reset and not self._ragged_):
+        if not self._reads_variable_length:
+            raise ValueError(f"{type(self).__name__} takes series of one length. Pad or "
+                             "resample them to one length, or use CNNClassifier, which reads "
+                             "a list of series of different lengths.")
+        if self.global_pool == "flatten" or (not reset and not getattr(self, "_ragged_", False)):
             raise ValueError(
                 f"X holds series of different lengths, which {type(self).__name__} reads "
                 "with global_pool 'avg' or 'max' after being fitted on such a list. "
@@ -141,7 +151,8 @@ class _BaseCNN(BaseNeuralEstimator):
         return _pad_series(series, self.input_shape_[1]), True
 
     def _validate_X(self, X, y="no_validation", reset=True):
-        series = None if reset or not getattr(self, "_ragged_", False) else _series_list(X)
+        series = (None if reset or not getattr(self, "_ragged_", False)
+                  else _series_list(X, always=True))
         if series is None or max(s.shape[1] for s in series) <= self.input_shape_[1]:
             return super()._validate_X(X, y, reset)
         # longer series than any seen in fit: the network reads any length
@@ -207,8 +218,8 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
 
     def __init__(self, input_shape=None, *, channels=None, kernel_size=None, pool_size=None,
                  batch_norm=True, dropout=None, hidden_sizes=None, global_pool=None,
-                 max_epochs="auto",
-                 batch_size="auto", lr=1e-3, optimizer="adam", optimizer_kwargs=None,
+                 max_epochs="auto", batch_size="auto", lr=1e-3, lr_schedule="plateau",
+                 optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, warm_start=False, random_state=None,
                  device="cpu", dtype="float32", verbose=0, callbacks=None,
@@ -251,8 +262,8 @@ class CNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseCNN):
 
     def __init__(self, input_shape=None, *, channels=None, kernel_size=None, pool_size=None,
                  batch_norm=True, dropout=None, hidden_sizes=None, global_pool=None,
-                 max_epochs="auto",
-                 batch_size="auto", lr=1e-3, optimizer="adam", optimizer_kwargs=None,
+                 max_epochs="auto", batch_size="auto", lr=1e-3, lr_schedule="plateau",
+                 optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, warm_start=False, random_state=None,
                  device="cpu", dtype="float32", verbose=0, callbacks=None,

@@ -13,6 +13,15 @@ TRAINING_PARAMS = """\
         a tenth of the training samples within [16, 64].
     lr : float, default=%(lr)s
         Learning rate.
+    lr_schedule : {'plateau', 'constant'}, default='plateau'
+        ``'plateau'`` halves the learning rate whenever the training loss
+        has not improved for 20 epochs, down to a tenth of ``lr`` (the
+        recipe of Wang et al. 2017's fully convolutional network, which
+        steadies small data sets; ``benchmarks/RESULTS.md`` shows its
+        effect). Its state carries over warm starts, so ``k`` epochs then
+        ``m`` more still equal ``k + m``. ``history_`` records the rate of
+        each epoch as ``event_lr``. ``'constant'`` keeps ``lr``. Not added
+        when ``callbacks`` hold a ``skorch.callbacks.LRScheduler``.
     optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'} or torch optimizer class, \
 default='adam'
         Optimizer.

@@ -354,7 +354,8 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
 
     def __init__(self, input_shape=None, *, trunk="cnn", trunk_params=None,
                  task_weights="equal", regression_tasks=None, missing_label=np.nan,
-                 max_epochs=30, batch_size=64, lr=1e-3, optimizer="adam",
+                 max_epochs=30, batch_size=64, lr=1e-3, lr_schedule="plateau",
+                 optimizer="adam",
                  optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0, callbacks=None,
@@ -490,6 +491,7 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
 
     def __init__(self, input_shape=None, *, trunk="cnn", trunk_params=None,
                  task_weights="equal", max_epochs=30, batch_size=64, lr=1e-3,
+                 lr_schedule="plateau",
                  optimizer="adam", optimizer_kwargs=None, weight_decay=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  tol=1e-4, warm_start=False, random_state=None, device="cpu",

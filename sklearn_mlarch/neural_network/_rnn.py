@@ -231,7 +231,8 @@ class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
 
     def __init__(self, input_shape=None, *, cell="gru", hidden_size=64, num_layers=1,
                  bidirectional=True, dropout=0.0, hidden_sizes=(), padding_value=None,
-                 max_epochs="auto", batch_size="auto", lr=3e-3, optimizer="adam",
+                 max_epochs="auto", batch_size="auto", lr=3e-3, lr_schedule="plateau",
+                 optimizer="adam",
                  optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0,
@@ -272,7 +273,8 @@ class RNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseRNN):
 
     def __init__(self, input_shape=None, *, cell="gru", hidden_size=64, num_layers=1,
                  bidirectional=True, dropout=0.0, hidden_sizes=(), padding_value=None,
-                 max_epochs="auto", batch_size="auto", lr=3e-3, optimizer="adam",
+                 max_epochs="auto", batch_size="auto", lr=3e-3, lr_schedule="plateau",
+                 optimizer="adam",
                  optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0,

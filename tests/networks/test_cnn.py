@@ -70,3 +70,55 @@ def test_global_pool_modes(mode, reduce):
 def test_rejects_unknown_global_pool():
     with pytest.raises(ValueError, match="global_pool"):
         CNNNetwork((1, 10), n_outputs=2, global_pool="mean")
+
+
+# ------------------------------------------------ series of different lengths
+def _padded(series):
+    out = torch.full((len(series), series[0].shape[0], max(s.shape[1] for s in series)),
+                     float("nan"))
+    for i, s in enumerate(series):
+        out[i, :, :s.shape[1]] = s
+    return out
+
+
+@pytest.mark.parametrize("pool_size, global_pool", [(1, "avg"), ((2, 1), "max")])
+def test_variable_length_series_give_what_they_give_alone(pool_size, global_pool):
+    torch.manual_seed(0)
+    net = CNNNetwork((2, 30), n_outputs=3, channels=(4, 6), pool_size=pool_size,
+                     global_pool=global_pool, dropout=0.0, variable_length=True)
+    series = [torch.randn(2, n) for n in (30, 17, 9, 30)]
+    net.train()
+    net(_padded(series))  # moves the running statistics away from their start
+    net.eval()
+    with torch.no_grad():
+        together = net(_padded(series))
+        alone = torch.cat([net(s[None]) for s in series])
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
+
+
+def test_masked_batch_norm_counts_only_real_positions():
+    torch.manual_seed(0)
+    masked = CNNNetwork((3, 12), n_outputs=2, channels=(5,), variable_length=True)
+    plain = CNNNetwork((3, 12), n_outputs=2, channels=(5,))
+    plain.load_state_dict(masked.state_dict())
+    series = [torch.randn(3, 12), torch.randn(3, 7)]
+    masked.train(), plain.train()
+    masked(_padded(series))
+    # the real positions alone, as one batch of two series of 12 and 7 steps,
+    # give the same statistics as the plain layer over their concatenation
+    conv = plain.trunk.conv0.conv
+    with torch.no_grad():
+        outputs = torch.cat([conv(s[None])[0] for s in series], dim=1)  # (5, 19)
+    norm = masked.trunk.conv0.norm
+    expected_mean = 0.9 * 0 + 0.1 * outputs.mean(dim=1)
+    expected_var = 0.9 * 1 + 0.1 * outputs.var(dim=1, unbiased=True)
+    torch.testing.assert_close(norm.running_mean, expected_mean)
+    torch.testing.assert_close(norm.running_var, expected_var)
+    assert int(norm.num_batches_tracked) == 1
+
+
+def test_variable_length_needs_signals_and_global_pooling():
+    with pytest.raises(ValueError, match="variable_length=True needs signals"):
+        CNNNetwork((1, 8, 8), n_outputs=2, variable_length=True)
+    with pytest.raises(ValueError, match="global_pool 'avg' or 'max'"):
+        CNNNetwork((1, 20), n_outputs=2, global_pool="flatten", variable_length=True)

@@ -92,3 +92,70 @@ def test_auto_budget_is_what_fit_trains():
     assert est.get_params()["max_epochs"] == "auto"
     # an int keeps its meaning: exactly that many epochs
     assert CNNClassifier(channels=(2,), max_epochs=3).fit(X, y).n_iter_ == 3
+
+
+# ------------------------------------------------ series of different lengths
+def _ragged_series(n=40, channels=2, seed=0):
+    rng = np.random.RandomState(seed)
+    series = [rng.randn(channels, rng.randint(12, 40)) for _ in range(n)]
+    y = np.array([int(s[0].mean() > 0) for s in series])
+    return series, y
+
+
+def _ragged_cnn(**params):
+    return CNNClassifier(channels=(6, 6), max_epochs=4, random_state=0, **params)
+
+
+def test_list_of_series_of_different_lengths_is_read_at_each_length():
+    series, y = _ragged_series()
+    clf = _ragged_cnn().fit(series, y)
+    assert clf.input_shape_ == (2, max(s.shape[1] for s in series))
+    together = clf.predict_proba(series)
+    alone = np.vstack([clf.predict_proba([s]) for s in series])
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)
+    # longer series than any seen in fit, and one-channel series as 1-D arrays
+    longer = [np.random.RandomState(1).randn(2, 90), series[0]]
+    np.testing.assert_allclose(clf.predict_proba(longer)[1], together[0], rtol=1e-5,
+                               atol=1e-6)
+    mono, y_mono = _ragged_series(channels=1)
+    flat = _ragged_cnn().fit([s[0] for s in mono], y_mono)
+    np.testing.assert_array_equal(flat.predict([s[0] for s in mono]), flat.predict(mono))
+
+
+def test_series_list_warm_start_and_pickle_are_exact():
+    import pickle
+
+    series, y = _ragged_series()
+    once = CNNClassifier(channels=(6,), max_epochs=6, random_state=0).fit(series, y)
+    twice = CNNClassifier(channels=(6,), max_epochs=3, random_state=0, warm_start=True)
+    twice.fit(series, y).fit(series, y)
+    np.testing.assert_array_equal(once.predict_proba(series), twice.predict_proba(series))
+    restored = pickle.loads(pickle.dumps(once))
+    np.testing.assert_array_equal(restored.predict_proba(series[:5]),
+                                  once.predict_proba(series[:5]))
+
+
+def test_series_list_errors_name_the_fix():
+    series, y = _ragged_series()
+    with pytest.raises(ValueError, match="global_pool=None or 'avg'"):
+        _ragged_cnn(global_pool="flatten").fit(series, y)
+    bad = [s.copy() for s in series]
+    bad[3][0, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        _ragged_cnn().fit(bad, y)
+    with pytest.raises(ValueError, match="same number of channels"):
+        _ragged_cnn().fit(series[:-1] + [np.zeros((3, 20))], y)
+    fixed = _ragged_cnn().fit(np.stack([s[:, :12] for s in series]), y)
+    with pytest.raises(ValueError, match="Fit on a list of series of different lengths"):
+        fixed.predict(series)
+    fitted = _ragged_cnn().fit(series, y)
+    with pytest.raises(ValueError, match="fitted on 2"):
+        fitted.predict([np.zeros((3, 60)), np.zeros((3, 10))])
+
+
+def test_deep_ensemble_refuses_series_of_different_lengths():
+    from sklearn_mlarch.ensemble import DeepEnsembleClassifier
+
+    series, y = _ragged_series()
+    with pytest.raises(ValueError, match="takes series of one length.*CNNClassifier"):
+        DeepEnsembleClassifier(n_members=2, max_epochs=1).fit(series, y)
