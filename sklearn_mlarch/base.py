@@ -9,6 +9,7 @@ which network to build (``_build_network``) and how to read its input shape.
 
 import contextlib
 import copy
+import functools
 import threading
 from numbers import Integral, Real
 
@@ -75,6 +76,17 @@ def _resolve_device(device):
         raise ValueError(f"device={device!r} but this machine has no usable CUDA device. "
                          "Pass device='auto' (CUDA when available, else CPU) or 'cpu'.")
     return device
+
+
+@functools.lru_cache(maxsize=None)
+def fused_supported(optimizer, device):
+    """Whether torch has a fused kernel of ``optimizer`` on ``device`` (Adam on
+    the CPU since torch 2.4); constructing it is the check torch makes."""
+    try:
+        optimizer([torch.zeros(1, device=device, requires_grad=True)], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
 
 
 _FITTING = set()
@@ -319,7 +331,14 @@ class BaseNeuralEstimator(BaseEstimator):
         elif not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a subclass of "
                              f"torch.optim.Optimizer, got {optimizer!r}.")
-        return optimizer, {"weight_decay": self.weight_decay, **(self.optimizer_kwargs or {})}
+        kwargs = {"weight_decay": self.weight_decay, **(self.optimizer_kwargs or {})}
+        # Adam's fused kernel: one pass over all parameters instead of ~10
+        # small operations per tensor (a sixth of a small CNN's step on the CPU)
+        if (optimizer in (torch.optim.Adam, torch.optim.AdamW)
+                and not {"fused", "foreach"} & set(kwargs)
+                and fused_supported(optimizer, str(_resolve_device(self.device)))):
+            kwargs["fused"] = True
+        return optimizer, kwargs
 
     def _user_callbacks(self):
         """The ``callbacks`` parameter, checked and deep-copied into the net.
@@ -458,7 +477,8 @@ class BaseNeuralEstimator(BaseEstimator):
             **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
         )
         try:
-            optimizer([torch.zeros(1, requires_grad=True)], lr=lr,
+            optimizer([torch.zeros(1, device=_resolve_device(self.device), requires_grad=True)],
+                      lr=lr,
                       **{k: v for k, v in opt_kwargs.items() if k != "param_groups"})
         except (TypeError, ValueError) as exc:
             raise ValueError(f"The optimizer {optimizer.__name__} rejected its settings "

@@ -26,7 +26,11 @@ TRAINING_PARAMS = """\
 default='adam'
         Optimizer.
     optimizer_kwargs : dict, default=None
-        Extra optimizer arguments, e.g. ``{'momentum': 0.9}`` for SGD.
+        Extra optimizer arguments, e.g. ``{'momentum': 0.9}`` for SGD. Adam
+        and AdamW use torch's fused kernel where torch has one for the
+        device (on the CPU since torch 2.4: about a sixth faster per step
+        for a small CNN); ``{'fused': False}`` or ``{'foreach': ...}``
+        chooses another implementation.
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
     early_stopping : bool, default=False
