@@ -127,6 +127,7 @@ def check_rnn_variable_length_sequences(out):
     assert _values(r"^(\d+) sequences of (\d+) to (\d+) steps", out) == [120, 15, 30]
     _accuracy("RNNClassifier", out)
     assert re.search(r"^same prediction alone and in a batch: True$", out, re.MULTILINE)
+    _accuracy("CNNClassifier", out)
 
 
 def check_multitask_digits(out):
