@@ -9,7 +9,6 @@ which network to build (``_build_network``) and how to read its input shape.
 
 import contextlib
 import copy
-import functools
 import threading
 from numbers import Integral, Real
 
@@ -26,8 +25,8 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 from .networks.blocks import positive_ints
 from ._training import (ArrayDataset, CrossEntropyObjective, DivergenceGuard, FreezeBlocks,
-                        HoldoutSplit, NetworkBuildError, SquaredErrorObjective, TrainingNet,
-                        print_lines)
+                        HoldoutSplit, NetworkBuildError, PlateauLR, SquaredErrorObjective,
+                        TrainingNet, print_lines)
 
 # max_epochs='auto': epochs for about AUTO_STEPS optimizer steps, within bounds
 AUTO_STEPS = 1500
@@ -78,16 +77,20 @@ def _resolve_device(device):
     return device
 
 
-@functools.lru_cache(maxsize=None)
-def fused_supported(optimizer, device):
+def fused_supported(optimizer, device, **kwargs):
     """Whether torch has a fused kernel of ``optimizer`` on ``device`` (Adam on
-    the CPU since torch 2.4); constructing it is the check torch makes."""
+    the CPU since torch 2.4) that takes ``kwargs`` (not ``differentiable``,
+    say); constructing it is the check torch makes."""
     try:
-        optimizer([torch.zeros(1, device=device, requires_grad=True)], fused=True)
+        optimizer([torch.zeros(1, device=device, requires_grad=True)], fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):
         return False
     return True
 
+
+# names of the callbacks _new_net adds, and skorch's defaults
+_RESERVED_CALLBACK_NAMES = {"divergence_guard", "lr_plateau", "early_stopping", "freeze",
+                            "epoch_timer", "train_loss", "valid_loss", "print_log"}
 
 _FITTING = set()
 _FITTING_LOCK = threading.Lock()
@@ -336,7 +339,7 @@ class BaseNeuralEstimator(BaseEstimator):
         # small operations per tensor (a sixth of a small CNN's step on the CPU)
         if (optimizer in (torch.optim.Adam, torch.optim.AdamW)
                 and not {"fused", "foreach"} & set(kwargs)
-                and fused_supported(optimizer, str(_resolve_device(self.device)))):
+                and fused_supported(optimizer, str(_resolve_device(self.device)), **kwargs)):
             kwargs["fused"] = True
         return optimizer, kwargs
 
@@ -356,6 +359,11 @@ class BaseNeuralEstimator(BaseEstimator):
                 raise ValueError(
                     f"callbacks[{i}] is{hint}. Pass skorch callbacks (instances of "
                     "skorch.callbacks.Callback) or (name, callback) pairs.")
+            if name in _RESERVED_CALLBACK_NAMES:
+                raise ValueError(
+                    f"callbacks[{i}] is named {name!r}, a name the estimator gives its own "
+                    f"callback ({', '.join(sorted(_RESERVED_CALLBACK_NAMES))} are taken). "
+                    "Give yours another name.")
             cb = copy.deepcopy(cb)
             callbacks.append((name, cb) if name else cb)
         return callbacks
@@ -438,9 +446,8 @@ class BaseNeuralEstimator(BaseEstimator):
         lr, max_epochs, batch = self._engine_settings()
         callbacks = [("divergence_guard", DivergenceGuard(*self._divergence_advice))]
         if self._plateau_schedule():
-            callbacks.append(("lr_plateau", LRScheduler(
-                policy="ReduceLROnPlateau", monitor="train_loss", factor=PLATEAU_FACTOR,
-                patience=PLATEAU_PATIENCE, min_lr=PLATEAU_MIN_RATIO * lr)))
+            callbacks.append(("lr_plateau", PlateauLR(PLATEAU_FACTOR, PLATEAU_PATIENCE,
+                                                      PLATEAU_MIN_RATIO)))
         train_split = None
         if getattr(self, "early_stopping", False):
             train_split = HoldoutSplit(self.validation_fraction,
@@ -480,7 +487,7 @@ class BaseNeuralEstimator(BaseEstimator):
             optimizer([torch.zeros(1, device=_resolve_device(self.device), requires_grad=True)],
                       lr=lr,
                       **{k: v for k, v in opt_kwargs.items() if k != "param_groups"})
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RuntimeError) as exc:
             raise ValueError(f"The optimizer {optimizer.__name__} rejected its settings "
                              f"{opt_kwargs}: {exc}. Check optimizer_kwargs.") from exc
         try:
@@ -517,7 +524,12 @@ class BaseNeuralEstimator(BaseEstimator):
         net = copy.deepcopy(self.net_)
         optimizer, opt_kwargs = self._optimizer_settings()
         lr, net.max_epochs, net.batch_size = self._engine_settings()
-        net.set_optimizer_settings(optimizer, lr, opt_kwargs, self._block_lrs())
+        block_lrs = self._block_lrs()
+        net.set_optimizer_settings(optimizer, lr, opt_kwargs, block_lrs)
+        plateau = dict(net.callbacks_).get("lr_plateau")
+        if isinstance(plateau, PlateauLR):  # its floors follow the rates set now
+            plateau.set_floors([block_lrs.get(g.get("block"), lr)
+                                for g in net.optimizer_.param_groups])
         net.verbose = self.verbose
         return net
 

@@ -466,3 +466,33 @@ def test_constant_schedule_and_a_users_scheduler_replace_the_plateau():
     users.fit(X, y)
     assert "lr_plateau" not in dict(users.net_.callbacks_)
     assert users.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.05 * 0.5 ** 3)
+
+
+def test_plateau_floors_follow_each_groups_rate_and_a_warm_start_lr():
+    X, y, clf = _stalling_fit(max_epochs=2, trunk_lr=0.02, warm_start=True)
+    clf.fit(X, y)
+    scheduler = clf.net_.callbacks_[[n for n, _ in clf.net_.callbacks_].index(
+        "lr_plateau")][1].lr_scheduler_
+    rates = sorted(g["lr"] for g in clf.net_.optimizer_.param_groups)
+    assert sorted(scheduler.min_lrs) == pytest.approx([0.1 * r for r in rates])
+    assert rates == pytest.approx([0.02, 0.05])
+    clf.set_params(lr=0.5, trunk_lr=0.2, max_epochs=1).fit(X, y)
+    scheduler = dict(clf.net_.callbacks_)["lr_plateau"].lr_scheduler_
+    assert sorted(scheduler.min_lrs) == pytest.approx([0.02, 0.05])
+
+
+def test_fused_adam_steps_aside_for_settings_it_cannot_take():
+    X, y, clf = _stalling_fit(max_epochs=1, optimizer_kwargs={"differentiable": True})
+    # torch's fused Adam refuses differentiable=True: the plain one is chosen
+    assert "fused" not in clf._optimizer_settings()[1]
+    *_, default = _stalling_fit(max_epochs=1)
+    assert default.fit(X, y).net_.optimizer_.defaults.get("fused")
+    *_, both = _stalling_fit(max_epochs=1, optimizer_kwargs={"fused": True, "foreach": True})
+    with pytest.raises(ValueError, match="optimizer Adam rejected its settings"):
+        both.fit(X, y)
+
+
+def test_a_callback_may_not_take_a_name_the_estimator_uses():
+    X, y, clf = _stalling_fit(max_epochs=1, callbacks=[("lr_plateau", Callback())])
+    with pytest.raises(ValueError, match="named 'lr_plateau', a name the estimator gives"):
+        clf.fit(X, y)

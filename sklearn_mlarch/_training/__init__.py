@@ -8,7 +8,7 @@ step, never as a new epoch loop.
 """
 
 from ..utils._printing import print_lines
-from .callbacks import DivergenceGuard, FreezeBlocks, TrainingDivergedError
+from .callbacks import DivergenceGuard, FreezeBlocks, PlateauLR, TrainingDivergedError
 from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
 from .net import NetworkBuildError, TrainingNet, epoch_seed
 from .objectives import (CrossEntropyObjective, MultiTaskObjective, Objective,
@@ -25,6 +25,7 @@ __all__ = [
     "MultiTaskObjective",
     "NetworkBuildError",
     "Objective",
+    "PlateauLR",
     "SquaredErrorObjective",
     "TrainingDivergedError",
     "TrainingNet",

@@ -3,7 +3,7 @@
 import fnmatch
 import math
 
-from skorch.callbacks import Callback, PrintLog
+from skorch.callbacks import Callback, LRScheduler, PrintLog
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..utils._printing import print_lines
@@ -17,6 +17,35 @@ class LinePrintLog(PrintLog):
     def on_epoch_end(self, net, **kwargs):
         if net.verbose:  # skorch checks verbose only for its own sink, print
             super().on_epoch_end(net, **kwargs)
+
+
+class PlateauLR(LRScheduler):
+    """Halve each parameter group's rate when the training loss stalls, down to
+    ``min_ratio`` times that group's own rate (``lr``, or ``trunk_lr``).
+
+    skorch's ``LRScheduler`` with ``ReduceLROnPlateau`` on ``train_loss``;
+    the floors follow the rates the user set (:meth:`set_floors`), so a
+    warm start with a new ``lr`` moves them too.
+    """
+
+    def __init__(self, factor=0.5, patience=20, min_ratio=0.1):
+        super().__init__(policy="ReduceLROnPlateau", monitor="train_loss", factor=factor,
+                         patience=patience)
+        self.min_ratio = min_ratio
+
+    @property
+    def kwargs(self):
+        return {"factor": self.factor, "patience": self.patience}
+
+    def _get_scheduler(self, net, policy, **scheduler_kwargs):
+        floors = [self.min_ratio * group["lr"] for group in net.optimizer_.param_groups]
+        return super()._get_scheduler(net, policy, min_lr=floors, **scheduler_kwargs)
+
+    def set_floors(self, rates):
+        """Floors of a warm start: ``min_ratio`` times each group's new set rate."""
+        scheduler = getattr(self, "lr_scheduler_", None)
+        if scheduler is not None:
+            scheduler.min_lrs = [self.min_ratio * rate for rate in rates]
 
 
 #: an epoch loss this many times the first batch's loss (or 1) counts as diverging

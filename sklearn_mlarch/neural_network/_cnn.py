@@ -5,10 +5,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_X_y
 
 from ..base import _check_representable, BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin
 from ..networks import CNNNetwork
-from ..networks.cnn import GLOBAL_POOLS
+from ..networks.cnn import GLOBAL_POOLS, conv_plan, resolve_architecture
 from ._docs import fill_doc
 
 _CNN_PARAMS = """\
@@ -55,15 +56,22 @@ _CNN_PARAMS = """\
 
 
 def _series_list(X, always=False):
-    """X as a list of ``(C, L_i)`` arrays when it is series of different lengths
-    (or any list of series, ``always``: the model was fitted on such a list)."""
+    """X as a list of ``(C, L_i)`` arrays when it is a list of signals.
+
+    2-D elements are ``(C, L_i)`` signals of any lengths; 1-D elements are
+    one-channel signals when their lengths differ (equal-length 1-D rows are
+    scikit-learn's flat rows), or always once the estimator was fitted on
+    series of different lengths (``always``). None for anything else.
+    """
     if not isinstance(X, (list, tuple)) or not X:
         return None
     dims = {np.ndim(s) for s in X}
-    if dims == {1} and (always or len({len(s) for s in X}) > 1):
-        return [np.asarray(s)[None, :] for s in X]
-    if dims == {2} and (always or len({np.shape(s) for s in X}) > 1):
-        return [np.asarray(s) for s in X]
+    if dims == {1, 2}:
+        raise ValueError("X mixes 1-D and 2-D series. Give every series as a (C, L_i) "
+                         "array, or every one as a 1-D array for one channel.")
+    if dims == {2} or (dims == {1} and (always or len({len(s) for s in X}) > 1)):
+        return [np.asarray(s).reshape(1, -1) if np.ndim(s) == 1 else np.asarray(s)
+                for s in X]
     return None
 
 
@@ -118,6 +126,9 @@ class _BaseCNN(BaseNeuralEstimator):
                              "the same number of channels C (each array is (C, L_i)).")
         if min(s.shape[1] for s in series) == 0:
             raise ValueError("X contains a series of length 0.")
+        if any(np.iscomplexobj(s) for s in series):
+            raise ValueError("X's series hold complex numbers, which the network cannot "
+                             "read. Pass their real part, or their magnitude, explicitly.")
         try:
             series = [np.asarray(s, dtype=np.float64) for s in series]
         except (TypeError, ValueError) as exc:
@@ -127,8 +138,40 @@ class _BaseCNN(BaseNeuralEstimator):
                              "the series first; a shorter series needs no padding.")
         return series
 
+    def _min_series_length(self, channels, length):
+        """Shortest series that keeps a position after every pooling window of
+        the network built for series up to ``length``."""
+        arch = resolve_architecture((channels, length), self.channels, self.kernel_size,
+                                    self.pool_size, self.dropout, self.hidden_sizes,
+                                    self.global_pool)
+        plan, _, _ = conv_plan((channels, length), arch["channels"], arch["kernel_size"],
+                               arch["pool_size"])
+        return int(np.prod([p for _, _, p in plan]))
+
+    def _padded_series(self, series, reset):
+        """Checked series NaN-padded to one array ``(n, C, L)``, L at least the
+        fitted length (longer series than any seen in fit keep their length)."""
+        series = self._check_series(series)
+        if not reset and series[0].shape[0] != self.input_shape_[0]:
+            raise ValueError(f"X has series of {series[0].shape[0]} channels, but "
+                             f"{type(self).__name__} was fitted on {self.input_shape_[0]}.")
+        longest = max(s.shape[1] for s in series)
+        length = longest if reset else max(longest, self.input_shape_[1])
+        need = self._min_series_length(series[0].shape[0],
+                                       longest if reset else self.input_shape_[1])
+        shortest = min(s.shape[1] for s in series)
+        if shortest < need:
+            raise ValueError(
+                f"X holds a series of {shortest} steps, fewer than {need}, the product of "
+                "the pooling windows: nothing of it would remain after pooling. Pass "
+                "pool_size=1 (or smaller windows), or leave such short series out.")
+        return _pad_series(series, length)
+
     def _as_array(self, X, reset):
-        series = _series_list(X, always=not reset and getattr(self, "_ragged_", False))
+        ragged = not reset and getattr(self, "_ragged_", False)
+        series = _series_list(X, always=ragged)
+        if series is not None and not ragged and len({s.shape for s in series}) == 1:
+            X, series = np.stack(self._check_series(series)), None  # one length: an array
         if series is None:
             if reset:
                 self._ragged_ = False
@@ -137,30 +180,29 @@ class _BaseCNN(BaseNeuralEstimator):
             raise ValueError(f"{type(self).__name__} takes series of one length. Pad or "
                              "resample them to one length, or use CNNClassifier, which reads "
                              "a list of series of different lengths.")
-        if self.global_pool == "flatten" or (not reset and not getattr(self, "_ragged_", False)):
+        if self.global_pool == "flatten" or not (reset or ragged):
             raise ValueError(
                 f"X holds series of different lengths, which {type(self).__name__} reads "
                 "with global_pool 'avg' or 'max' after being fitted on such a list. "
                 + ("Pass global_pool=None or 'avg'." if self.global_pool == "flatten" else
                    "Fit on a list of series of different lengths (any length is then "
                    "accepted), or give series of the fitted length."))
-        series = self._check_series(series)
         if reset:
             self._ragged_ = True
-            return _pad_series(series, max(s.shape[1] for s in series)), True
-        return _pad_series(series, self.input_shape_[1]), True
+        return self._padded_series(series, reset), True
 
     def _validate_X(self, X, y="no_validation", reset=True):
         series = (None if reset or not getattr(self, "_ragged_", False)
                   else _series_list(X, always=True))
         if series is None or max(s.shape[1] for s in series) <= self.input_shape_[1]:
             return super()._validate_X(X, y, reset)
-        # longer series than any seen in fit: the network reads any length
-        series = self._check_series(series)
-        if series[0].shape[0] != self.input_shape_[0]:
-            raise ValueError(f"X has series of {series[0].shape[0]} channels, but "
-                             f"{type(self).__name__} was fitted on {self.input_shape_[0]}.")
-        X = _pad_series(series, max(s.shape[1] for s in series))
+        # longer series than any seen in fit: the network reads any length, so
+        # X skips the fitted-width check; y is checked as usual
+        X = self._padded_series(series, reset=False)
+        if not (isinstance(y, str) and y == "no_validation"):
+            _, y = check_X_y(X.reshape(len(X), -1), y, dtype=None, ensure_all_finite="allow-nan",
+                             multi_output=self._multi_output_y, y_numeric=self._y_numeric,
+                             ensure_min_samples=2)
         _check_representable(X, self._np_dtype)
         return np.ascontiguousarray(X, dtype=self._np_dtype), y
 

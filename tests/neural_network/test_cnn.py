@@ -159,3 +159,42 @@ def test_deep_ensemble_refuses_series_of_different_lengths():
     series, y = _ragged_series()
     with pytest.raises(ValueError, match="takes series of one length.*CNNClassifier"):
         DeepEnsembleClassifier(n_members=2, max_epochs=1).fit(series, y)
+
+
+def test_equal_length_series_lists_read_as_arrays():
+    series, y = _ragged_series()
+    equal = [s[:, :12] for s in series]
+    clf = _ragged_cnn().fit(equal, y)
+    assert clf.input_shape_ == (2, 12) and not clf.net_.module_.variable_length
+    np.testing.assert_array_equal(clf.predict(equal), clf.predict(np.stack(equal)))
+    assert clf.predict([equal[0]]).shape == (1,)  # a list of one series
+
+
+def test_series_list_input_errors_found_by_review():
+    series, y = _ragged_series()
+    with pytest.raises(ValueError, match="mixes 1-D and 2-D series"):
+        _ragged_cnn().fit(series[:-1] + [series[-1][0]], y)
+    with pytest.raises(ValueError, match="complex numbers"):
+        _ragged_cnn().fit(series[:-1] + [series[-1] * 1j], y)
+    # a series shorter than the pooling windows' product would vanish
+    pooled = _ragged_cnn(pool_size=2, global_pool="max")
+    with pytest.raises(ValueError, match="series of 3 steps, fewer than 4"):
+        pooled.fit(series[:-1] + [np.ones((2, 3))], y)
+    pooled.fit(series, y)
+    with pytest.raises(ValueError, match="series of 1 steps, fewer than 4"):
+        pooled.predict([np.ones((2, 1))])
+    with pytest.raises(ValueError, match="series of 3 channels, but CNNClassifier was fitted "
+                                         "on 2"):
+        pooled.predict([np.ones((3, 20)), np.ones((3, 10))])
+
+
+def test_longer_series_in_a_warm_fit_still_check_y():
+    series, y = _ragged_series()
+    clf = _ragged_cnn(warm_start=True).fit(series, y)
+    longer = [np.ones((2, 80))] + series[:9]
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.fit(longer, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.partial_fit(longer, y[:5])
+    clf.fit(longer, y[:10])  # the right labels train
+    assert clf.n_iter_ == 8
