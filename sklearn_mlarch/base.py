@@ -247,6 +247,14 @@ class BaseNeuralEstimator(BaseEstimator):
 
         Returns ``(X, padded)``; ``padded`` says NaN may mark padding.
         """
+        if (isinstance(X, (list, tuple)) and len(X) > 1
+                and all(hasattr(s, "__len__") and not isinstance(s, str) for s in X)
+                and len({np.shape(s) for s in X}) > 1):
+            raise ValueError(
+                f"X is a list of arrays of different shapes, which {type(self).__name__} "
+                "cannot read: pad or resample them to one shape. CNNClassifier and "
+                "CNNRegressor read a list of (C, L_i) series, RNNClassifier and "
+                "RNNRegressor a list of (T_i, F) sequences.")
         return X, False
 
     def _finalize_input(self, X, padded):

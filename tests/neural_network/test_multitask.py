@@ -239,3 +239,12 @@ def test_sample_weights_keep_each_task_on_its_own_scale():
     weighted = obj.task_losses(outputs, y, torch.as_tensor(sw))
     plain = obj.task_losses(outputs, y)
     torch.testing.assert_close(weighted[1], plain[1])
+
+
+def test_a_list_of_arrays_of_different_shapes_is_refused_clearly():
+    from sklearn_mlarch import MultiTaskClassifier
+
+    X = [np.ones((1, 5)), np.ones((1, 7)), np.ones((1, 5))]
+    with pytest.raises(ValueError, match="list of arrays of different shapes, which "
+                                         "MultiTaskClassifier cannot read.*CNNClassifier"):
+        MultiTaskClassifier(max_epochs=1).fit(X, np.array([[0, 1], [1, 0], [0, 0]]))
