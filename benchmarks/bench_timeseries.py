@@ -78,9 +78,10 @@ def load(name, split, cache=None):
 
         path = os.path.join(cache, f"{name}_{split}.pkl")
         if not os.path.exists(path):
+            data = load(name, split)  # loaded before the file exists: no empty cache
             os.makedirs(cache, exist_ok=True)
             with open(path, "wb") as f:
-                pickle.dump(load(name, split), f)
+                pickle.dump(data, f)
         with open(path, "rb") as f:
             return pickle.load(f)
     from sktime.datasets import load_UCR_UEA_dataset

@@ -4,9 +4,11 @@ An RNN and a CNN on sequences of varying length
 
 :class:`~sklearn_mlarch.RNNClassifier` takes a list of ``(T_i, F)`` arrays
 whose lengths differ; :class:`~sklearn_mlarch.CNNClassifier` the same
-series as ``(C, L_i)`` arrays, channels first. The sequences are packed, not padded, inside the
-network, so a sequence's prediction never depends on the others in its
-batch, and ``predict`` also takes sequences longer than any seen in ``fit``.
+series as ``(C, L_i)`` arrays, channels first. The RNN packs the
+sequences; the CNN leaves the positions after each series' end out of
+every layer. Either way a sequence's prediction never depends on the others
+in its batch, and ``predict`` also takes sequences longer than any seen in
+``fit``.
 The data are noisy sine waves whose frequency gives the class: telling
 them apart needs the order of the steps.
 

@@ -508,6 +508,11 @@ class BaseNeuralEstimator(BaseEstimator):
             raise ValueError("batch_size=1 with batch normalisation: a batch of one sample has "
                              "no statistics. Use batch_size >= 2 or turn batch norm off "
                              "(batch_norm=False).")
+        # the rates as built: a warm start compares new settings with these,
+        # not with the param groups, which a scheduler may have lowered since
+        net.applied_settings_ = {"lr": lr, "blocks": dict(self._block_lrs()),
+                                 "kwargs": {k: v for k, v in opt_kwargs.items()
+                                            if k != "param_groups"}}
         return net
 
     def _continued_net(self):

@@ -334,6 +334,8 @@ class TrainingNet(NeuralNet):
                 group["lr"] = lr
             for cb, state in schedulers:
                 cb.lr_scheduler_.load_state_dict(state)
+                # the rates this call trains with (a warm start may set a new lr)
+                cb.lr_scheduler_._last_lr = list(lrs)
 
     # ---------------------------------------------------------------- prediction
     def predict_proba(self, X):

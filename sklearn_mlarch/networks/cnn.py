@@ -56,7 +56,7 @@ def resolve_architecture(input_shape, channels=None, kernel_size=None, pool_size
 
     Defaults depend on the input: images ``(C, H, W)`` take
     ``IMAGE_DEFAULTS``, signals ``(C, L)`` take ``SIGNAL_DEFAULTS``. A
-    default kernel size for signals follows the number of blocks: 8, 5 and
+    default kernel size for signals follows the number of blocks: 7, 5 and
     3 for the first three, 3 after (odd widths: ``padding='same'`` then
     needs no copy of the input).
 

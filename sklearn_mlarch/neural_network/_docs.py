@@ -14,13 +14,14 @@ TRAINING_PARAMS = """\
     lr : float, default=%(lr)s
         Learning rate.
     lr_schedule : {'plateau', 'constant'}, default='plateau'
-        ``'plateau'`` halves the learning rate whenever the training loss
-        has not improved for 20 epochs, down to a tenth of ``lr`` (the
+        ``'plateau'`` halves the learning rate at the 21st epoch in a row
+        without a relative improvement of 1e-4 in the training loss, down
+        to a tenth of ``lr`` (of ``trunk_lr`` for the trunk) (the
         recipe of Wang et al. 2017's fully convolutional network, which
         steadies small data sets; ``benchmarks/RESULTS.md`` shows its
         effect). Its state carries over warm starts, so ``k`` epochs then
         ``m`` more still equal ``k + m``. ``history_`` records the rate of
-        each epoch as ``event_lr``. ``'constant'`` keeps ``lr``. Not added
+        each epoch as ``event_lr`` (the first parameter group's). ``'constant'`` keeps ``lr``. Not added
         when ``callbacks`` hold a ``skorch.callbacks.LRScheduler``.
     optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'} or torch optimizer class, \
 default='adam'

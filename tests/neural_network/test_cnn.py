@@ -119,7 +119,10 @@ def test_list_of_series_of_different_lengths_is_read_at_each_length():
                                atol=1e-6)
     mono, y_mono = _ragged_series(channels=1)
     flat = _ragged_cnn().fit([s[0] for s in mono], y_mono)
-    np.testing.assert_array_equal(flat.predict([s[0] for s in mono]), flat.predict(mono))
+    assert flat.input_shape_ == (1, max(s.shape[1] for s in mono))
+    assert flat.net_.module_.variable_length
+    np.testing.assert_array_equal(flat.predict_proba([s[0] for s in mono]),
+                                  _ragged_cnn().fit(mono, y_mono).predict_proba(mono))
 
 
 def test_series_list_warm_start_and_pickle_are_exact():
@@ -166,7 +169,9 @@ def test_equal_length_series_lists_read_as_arrays():
     equal = [s[:, :12] for s in series]
     clf = _ragged_cnn().fit(equal, y)
     assert clf.input_shape_ == (2, 12) and not clf.net_.module_.variable_length
-    np.testing.assert_array_equal(clf.predict(equal), clf.predict(np.stack(equal)))
+    stacked = _ragged_cnn().fit(np.stack(equal), y)
+    np.testing.assert_array_equal(clf.predict_proba(equal),
+                                  stacked.predict_proba(np.stack(equal)))
     assert clf.predict([equal[0]]).shape == (1,)  # a list of one series
 
 
