@@ -509,3 +509,20 @@ def test_a_callback_may_not_take_a_name_the_estimator_uses():
     X, y, clf = _stalling_fit(max_epochs=1, callbacks=[("lr_plateau", Callback())])
     with pytest.raises(ValueError, match="named 'lr_plateau', a name the estimator gives"):
         clf.fit(X, y)
+
+
+@pytest.mark.parametrize("params", [{}, {"trunk_lr": 0.02}])
+def test_plateau_schedule_resumes_exactly_after_pickling(params):
+    import pickle
+
+    X, y, once = _stalling_fit(max_epochs=90, **params)
+    once.fit(X, y)
+    *_, warm = _stalling_fit(max_epochs=60, warm_start=True, **params)
+    blob = pickle.dumps(warm.fit(X, y))
+    # the scheduler's optimizer is not pickled twice (skorch saves it once)
+    constant = pickle.dumps(_stalling_fit(max_epochs=60, lr_schedule="constant",
+                                          **params)[2].fit(X, y))
+    assert len(blob) < 1.2 * len(constant)
+    restored = pickle.loads(blob).set_params(max_epochs=30).fit(X, y)
+    assert restored.history_[:, "event_lr"] == once.history_[:, "event_lr"]
+    assert _weights_equal(once, restored)

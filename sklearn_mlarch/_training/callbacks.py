@@ -43,9 +43,20 @@ class PlateauLR(LRScheduler):
 
     def set_floors(self, rates):
         """Floors of a warm start: ``min_ratio`` times each group's new set rate."""
-        scheduler = getattr(self, "lr_scheduler_", None)
+        floors = [self.min_ratio * rate for rate in rates]
+        if getattr(self, "lr_scheduler_", None) is not None:
+            self.lr_scheduler_.min_lrs = floors
+        elif "scheduler_state_" in vars(self):
+            self.scheduler_state_["min_lrs"] = floors
+
+    def __getstate__(self):
+        # the scheduler holds the optimizer, which skorch saves on its own:
+        # keep only the scheduler's state (the engine rebuilds it from that)
+        state = dict(vars(self))
+        scheduler = state.pop("lr_scheduler_", None)
         if scheduler is not None:
-            scheduler.min_lrs = [self.min_ratio * rate for rate in rates]
+            state["scheduler_state_"] = scheduler.state_dict()
+        return state
 
 
 #: an epoch loss this many times the first batch's loss (or 1) counts as diverging

@@ -327,6 +327,9 @@ class TrainingNet(NeuralNet):
         # schedulers' state and the learning rates they set
         schedulers = [(cb, cb.lr_scheduler_.state_dict()) for _, cb in self.callbacks_
                       if getattr(cb, "lr_scheduler_", None) is not None]
+        # a copied or unpickled PlateauLR carries its scheduler's state alone
+        schedulers += [(cb, vars(cb).pop("scheduler_state_")) for _, cb in self.callbacks_
+                       if "scheduler_state_" in vars(cb)]
         lrs = [group["lr"] for group in self.optimizer_.param_groups]
         self.notify("on_train_begin", X=dataset, y=None)
         if schedulers:
