@@ -208,7 +208,8 @@ def main():
     parser.add_argument("--dataset-seeds", nargs="+", default=[], metavar="NAME=S,S,...",
                         help="other seeds for these data sets, e.g. ArrowHead=0,1,2")
     parser.add_argument("--models", nargs="+", default=["cnn", "rnn", "dtw"])
-    parser.add_argument("--variable-length", nargs="+", choices=["list", "list-z", "pad", "resample"],
+    parser.add_argument("--variable-length", nargs="+",
+                        choices=["list", "list-z", "pad", "resample"],
                         default=["list"],
                         help="how variable-length series reach the CNN (several: one CNN "
                              "result each)")

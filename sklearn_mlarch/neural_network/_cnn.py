@@ -7,10 +7,12 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_X_y
 
-from ..base import _check_representable, BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin
+from ..base import (BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin,
+                    _check_representable)
 from ..networks import CNNNetwork
 from ..networks.cnn import GLOBAL_POOLS, conv_plan, resolve_architecture
 from ._docs import fill_doc
+from ._rnn import _pad_ragged
 
 _CNN_PARAMS = """\
     input_shape : tuple of int, default=None
@@ -76,11 +78,9 @@ def _series_list(X, always=False):
 
 
 def _pad_series(series, length):
-    """``(n, C, length)`` with NaN after each series' end."""
-    out = np.full((len(series), series[0].shape[0], length), np.nan)
-    for i, s in enumerate(series):
-        out[i, :, :s.shape[1]] = s
-    return out
+    """``(n, C, length)`` with NaN after each series' end (the RNN's padding of
+    ``(T_i, F)`` sequences, on the transposed series)."""
+    return _pad_ragged([s.T for s in series], length).transpose(0, 2, 1)
 
 
 def _tuple(value):
@@ -200,9 +200,9 @@ class _BaseCNN(BaseNeuralEstimator):
         # X skips the fitted-width check; y is checked as usual
         X = self._padded_series(series, reset=False)
         if not (isinstance(y, str) and y == "no_validation"):
-            _, y = check_X_y(X.reshape(len(X), -1), y, dtype=None, ensure_all_finite="allow-nan",
-                             multi_output=self._multi_output_y, y_numeric=self._y_numeric,
-                             ensure_min_samples=2)
+            _, y = check_X_y(X.reshape(len(X), -1), y, dtype=None,
+                             ensure_all_finite="allow-nan", multi_output=self._multi_output_y,
+                             y_numeric=self._y_numeric, ensure_min_samples=2)
         _check_representable(X, self._np_dtype)
         return np.ascontiguousarray(X, dtype=self._np_dtype), y
 

@@ -21,7 +21,8 @@ TRAINING_PARAMS = """\
         steadies small data sets; ``benchmarks/RESULTS.md`` shows its
         effect). Its state carries over warm starts, so ``k`` epochs then
         ``m`` more still equal ``k + m``. ``history_`` records the rate of
-        each epoch as ``event_lr`` (the first parameter group's). ``'constant'`` keeps ``lr``. Not added
+        each epoch as ``event_lr`` (the first parameter group's).
+        ``'constant'`` keeps ``lr``. Not added
         when ``callbacks`` hold a ``skorch.callbacks.LRScheduler``.
     optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'} or torch optimizer class, \
 default='adam'
