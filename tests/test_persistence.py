@@ -117,3 +117,117 @@ def test_a_module_trunk_must_be_given_back(digits, tmp_path):
                         max_epochs=1).fit(X, np.c_[y, y % 2])
     with pytest.raises(ValueError, match="pass the same module"):
         load_model(save_model(est, tmp_path / "m"))
+
+
+# ---------------------------------------------------------- datetime labels
+SMALL = dict(channels=(4,), hidden_sizes=(4,), max_epochs=1, batch_size=64, random_state=0)
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[ns]", "datetime64[D]", "timedelta64[ms]"])
+def test_datetime_labels_round_trip(digits, tmp_path, dtype):
+    X, y = digits
+    labels = (np.array(["2020-01-01", "2021-06-30", "1969-12-31"], dtype=dtype) if "date" in dtype
+              else np.array([5, -3, 10**12], dtype=dtype))[y % 3]
+    est = CNNClassifier(**SMALL).fit(X, labels)
+    loaded = load_model(save_model(est, tmp_path / "m"))
+    assert loaded.classes_.dtype == est.classes_.dtype
+    assert_array_equal(loaded.classes_, est.classes_)
+    predicted = loaded.predict(X)
+    assert predicted.dtype == np.dtype(dtype)
+    assert_array_equal(predicted, est.predict(X))
+
+
+@pytest.mark.parametrize("value", [
+    np.array(["2020-01-01T00:00:00.123456789", "NaT"], dtype="datetime64[ns]").reshape(2, 1),
+    np.array([1, -2, np.iinfo(np.int64).max], dtype="timedelta64[us]"),
+    np.datetime64("1677-09-22T00:00:00.000000001", "ns"),
+    np.timedelta64("NaT", "s"),
+    np.array([(1, "a"), np.datetime64("2020-01-01"), None], dtype=object),
+    np.array([[1.5, "x"], [(2,), None]], dtype=object),
+    {1: (np.float64(0.1), [np.int64(3)]), "k": {"__dict__": 1}},
+    np.zeros((0, 3), dtype=np.float32),
+])
+def test_json_encoding_is_exact(value):
+    from sklearn_mlarch._json import decode, encode
+
+    again = decode(json.loads(json.dumps(encode(value))))
+    assert type(again) is type(value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        assert again.dtype == value.dtype and np.shape(again) == np.shape(value)
+        assert repr(again) == repr(value)
+    else:
+        assert repr(again) == repr({1: (0.1, [3]), "k": {"__dict__": 1}})
+
+
+# ------------------------------------------------- hooks and nested estimators
+class HookedCNN(CNNClassifier):
+    """Stores an extra attribute through the fitted-state hooks."""
+
+    def _get_fitted_state(self):
+        from sklearn_mlarch.persistence import default_fitted_state
+
+        inherited = getattr(super(), "_get_fitted_state", None)
+        state = inherited() if inherited else default_fitted_state(self)
+        return {**state, "_hook_note": "saved by the hook"}
+
+    def _restore_fitted_state(self, fitted, weights):
+        from sklearn_mlarch.persistence import default_restore_fitted_state
+
+        self.restored_names_ = sorted(fitted)
+        inherited = getattr(super(), "_restore_fitted_state", None)
+        if inherited:
+            inherited(fitted, weights)
+        else:
+            default_restore_fitted_state(self, fitted, weights)
+
+
+class CNNWithInner(CNNClassifier):
+    """A stand-in for a meta-estimator: an estimator of this package as a parameter."""
+
+    def __init__(self, estimator=None, channels=(4,), hidden_sizes=(4,), max_epochs=1,
+                 batch_size=64, random_state=0):
+        super().__init__(channels=channels, hidden_sizes=hidden_sizes, max_epochs=max_epochs,
+                         batch_size=batch_size, random_state=random_state)
+        self.estimator = estimator
+
+
+@pytest.fixture
+def test_classes(monkeypatch):
+    import sklearn_mlarch.utils
+
+    known = sklearn_mlarch.utils.all_estimators()
+    monkeypatch.setattr(sklearn_mlarch.utils, "all_estimators", lambda: sorted(
+        known + [("CNNWithInner", CNNWithInner), ("HookedCNN", HookedCNN)]))
+
+
+def test_the_fitted_state_hooks_are_used(digits, tmp_path, test_classes):
+    X, y = digits
+    est = HookedCNN(**SMALL).fit(X, y)
+    path = save_model(est, tmp_path / "m")
+    assert json.loads((path / "config.json").read_text())["fitted"]["_hook_note"] \
+        == "saved by the hook"
+    loaded = load_model(path)
+    assert type(loaded) is HookedCNN
+    assert loaded._hook_note == "saved by the hook"
+    assert "_hook_note" in loaded.restored_names_
+    assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+
+
+def test_an_estimator_parameter_is_saved_with_its_parameters(digits, tmp_path, test_classes):
+    from skorch.callbacks import EpochTimer
+
+    X, y = digits
+    inner = CNNClassifier(channels=(3, 5), lr=0.5, class_weight={0: 2.0},
+                          callbacks=[EpochTimer()])
+    est = CNNWithInner(estimator=inner).fit(X, y)
+    path = save_model(est, tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    assert config["params"]["estimator"]["__estimator__"] == "CNNClassifier"
+    assert config["not_saved"] == ["estimator__callbacks"]
+    loaded = load_model(path)
+    assert type(loaded.estimator) is CNNClassifier
+    expected = {**inner.get_params(), "callbacks": None}
+    assert repr(sorted(loaded.estimator.get_params().items())) == repr(sorted(expected.items()))
+    assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    given = [EpochTimer()]
+    assert load_model(path, estimator__callbacks=given).estimator.callbacks is given
