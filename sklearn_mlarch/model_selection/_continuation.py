@@ -12,10 +12,11 @@ Each (estimator, resource) pair has one continuation mode:
   with ``resource='max_iter'`` (the estimator itself, not a Pipeline step:
   a Pipeline has no ``partial_fit``). A candidate whose settings refuse
   ``partial_fit`` (MLP's ``solver='lbfgs'``, SGD's ``early_stopping=True``
-  or ``class_weight='balanced'``) is refitted at each rung instead. Their ``warm_start`` would restart the step
-  counter and Adam's moments; ``partial_fit`` carries them over. Every rung,
-  the first included, and the final refit train through ``partial_fit``, so
-  all models of a search are trained the same way.
+  or ``class_weight='balanced'``) is refitted at each rung instead. Their
+  ``warm_start`` would restart the step counter and Adam's moments;
+  ``partial_fit`` carries them over. Every rung, the first included, and the
+  final refit train through ``partial_fit``, so all models of a search are
+  trained the same way.
 - ``'grow'``: ``warm_start=True`` with ``resource = r`` adds trees to
   scikit-learn's forests, boosting and bagging ensembles (``n_estimators``,
   or ``max_iter`` of the histogram gradient boosting estimators).

@@ -87,8 +87,6 @@ def _run_with_data(fit, X, y, fit_kwargs):
 class JoblibEngine:
     """Fits through joblib; models come back to the driver."""
 
-    keeps_models_remote = False
-
     def __init__(self, X, y, fit_kwargs, n_jobs, pre_dispatch):
         self.X, self.y, self.fit_kwargs = X, y, fit_kwargs
         self.n_jobs, self.pre_dispatch = n_jobs, pre_dispatch
@@ -137,8 +135,6 @@ class JoblibEngine:
 
 class DaskEngine:
     """Fits as Dask futures; fitted models stay on the worker that trained them."""
-
-    keeps_models_remote = True
 
     def __init__(self, client, X, y, fit_kwargs):
         self.client, self.fit_kwargs = client, fit_kwargs

@@ -1,189 +1,37 @@
-"""HyperbandSearchCV: Hyperband over cross-validated candidates, with continuation."""
+"""HyperbandSearchCV: Hyperband over cross-validated candidates, with continuation.
+
+The search is split by responsibility, as dask-ml splits its Hyperband:
+
+- ``_schedule``: pure functions: the bracket schedule, its integer rungs,
+  and :func:`~._schedule.promote` (which candidates of a rung go on);
+- ``_bracket``: a bracket's state, and how a candidate's fold fits are
+  built (continued or fresh) and recorded as rows of ``cv_results_``;
+- ``_schedulers``: when fits run and promotion is called: in waves of every
+  bracket's next rung, or asynchronously (ASHA);
+- this module: the estimator: parameters, checks, the results and the refit.
+"""
 
 import copy
 import time
-from collections import defaultdict
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context, clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.model_selection._validation import (_fit_and_score, _insert_error_scores,
+from sklearn.model_selection._validation import (_insert_error_scores,
                                                  _warn_or_raise_about_fit_failures)
 from sklearn.utils import check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_method_params
 
-from ..utils._printing import print_lines
+from ._bracket import MORE_COLUMNS, Trainer
 from ._continuation import (MODES, PartialFitSteps, check_continuation, classes_for,
                             supports_partial_fit)
-from ._engines import FoldFit, make_engine, worker_slots as _worker_slots
+from ._engines import make_engine
 from ._proposals import OptunaProposals, RandomProposals
 from ._schedule import hyperband_schedule
-
-_MORE = ("bracket", "rung", "n_resources", "resource_spent", "continuation")
-
-
-def _metric_value(test_scores, metric, refit):
-    """The score that ranks candidates for promotion."""
-    if not isinstance(test_scores, dict):
-        return test_scores
-    if metric in test_scores:
-        return test_scores[metric]
-    if isinstance(refit, str) and refit in test_scores:  # a callable returned several
-        return test_scores[refit]
-    raise ValueError(
-        f"scoring returned several metrics {sorted(test_scores)}: HyperbandSearchCV promotes "
-        "candidates by one of them. Pass refit='<metric name>' to say which.")
-
-
-def _warm_start_key(resource):
-    return resource.rsplit("__", 1)[0] + "__warm_start" if "__" in resource else "warm_start"
-
-
-class _Bracket:
-    """One bracket's state: its candidates, the survivors, their per-fold models."""
-
-    def __init__(self, index, s, rungs):
-        self.index, self.s, self.rungs = index, s, rungs
-        self.candidates, self.alive, self.rung = [], [], 0
-        self.models, self.trained = {}, defaultdict(int)
-        self.params, self.out, self.more = [], [], defaultdict(list)
-        self.spent = 0.0
-        self.modes, self.pending_spent, self.cand_modes = {}, {}, {}
-        self.summary = {"s": s, "n_candidates": [], "n_resources": []}
-
-    @property
-    def done(self):
-        return self.rung >= len(self.rungs)
-
-
-class _Run:
-    """What every rung of one search shares: data, folds, base estimator, settings."""
-
-    def __init__(self, search, base, X, y, splits, subsets, fit_kwargs, metric, classes):
-        self.search, self.base, self.X, self.y = search, base, X, y
-        self.splits, self.subsets, self.fit_kwargs = splits, subsets, fit_kwargs
-        self.metric, self.classes = metric, classes
-        self.mode = search.continuation_
-        self.resource = search.resource
-        self.warm_key = (self.resource.rsplit("__", 1)[0] + "__warm_start"
-                         if "__" in self.resource else "warm_start")
-        self.default_warm = base.get_params().get(self.warm_key)
-
-    def mode_of(self, br, c):
-        """The continuation mode of candidate ``c``: the search's, or 'refit' for a
-        candidate whose settings refuse ``partial_fit`` (MLP's lbfgs solver...)."""
-        if self.mode != "partial_fit":
-            return self.mode
-        if c not in br.cand_modes:
-            est = clone(self.base).set_params(**br.candidates[c])
-            br.cand_modes[c] = "partial_fit" if supports_partial_fit(est) else "refit"
-        return br.cand_modes[c]
-
-    def fold_fit(self, br, c, k, r, progress):
-        """The :class:`FoldFit` of candidate ``c`` on fold ``k`` at resource ``r``."""
-        prev, cand = br.models.get((c, k)), br.candidates[c]
-        mode = self.mode_of(br, c)
-        continued = prev is not None and mode != "refit"
-        train, test = self.splits[k]
-        if self.subsets is not None:
-            train = self.subsets[k][:r]
-        common = dict(train=train, test=test, split_progress=(k, len(self.splits)),
-                      candidate_progress=progress)
-        if mode == "partial_fit":
-            # the wrapper is built where the fit runs (the model may be a
-            # future of a model on a Dask worker)
-            extra = r - br.trained[c] if continued else r
-            inner = prev if continued else clone(self.base).set_params(**cand)
-            return FoldFit(inner, partial_fit=(extra, self.classes), **common), continued
-        after = ({} if mode == "refit"
-                 else {self.resource: r, self.warm_key: self.default_warm})
-        if continued:
-            extra = r - br.trained[c] if mode == "resume" else r
-            return FoldFit(prev, parameters={self.resource: extra, self.warm_key: True},
-                           after_fit=after, **common), True
-        params = dict(cand)
-        if self.resource != "n_samples":
-            params[self.resource] = r
-        return FoldFit(clone(self.base), parameters=params, after_fit=after, **common), False
-
-    def rung_jobs(self, br, n_brackets):
-        n_i, r = br.rungs[br.rung]
-        br.alive = br.alive[:n_i]
-        br.summary["n_candidates"].append(len(br.alive))
-        br.summary["n_resources"].append(r)
-        if self.search.verbose > 0:
-            print_lines(f"[Hyperband] bracket {br.index + 1}/{n_brackets} (s={br.s}), rung "
-                        f"{br.rung}: {len(br.alive)} candidates x {len(self.splits)} folds "
-                        f"at {self.resource}={r}")
-        fits = []
-        for c in br.alive:
-            fits += self.unit(br, c, r, (br.alive.index(c), len(br.alive)))
-        return fits
-
-    def unit(self, br, c, r, progress):
-        """The fold fits of candidate ``c`` at ``r``; records the resource they spend."""
-        fits, spent = [], 0.0
-        for k in range(len(self.splits)):
-            fit, continued = self.fold_fit(br, c, k, r, progress)
-            # per fold: a fold that failed before restarts from scratch
-            spent += (r - br.trained[c] if continued else r) / len(self.splits)
-            br.modes[c] = self.mode_of(br, c) if continued else "new"
-            fits.append(fit)
-        br.pending_spent[c] = spent
-        return fits
-
-    def record(self, br, c, r, rung, outcomes):
-        """Keep candidate ``c``'s fold results and models at ``r``: one row."""
-        for k, (result, model) in enumerate(outcomes):
-            br.models[(c, k)] = None if self.mode_of(br, c) == "refit" else model
-        out = [result for result, _ in outcomes]
-        if callable(self.search.scoring):
-            _insert_error_scores(out, self.search.error_score)
-        br.trained[c] = r
-        shown = dict(br.candidates[c])
-        if self.resource != "n_samples":
-            shown[self.resource] = r
-        br.params.append(shown)
-        spent = br.pending_spent.pop(c)
-        for key, value in (("bracket", br.s), ("rung", rung), ("n_resources", r),
-                           ("continuation", br.modes[c]), ("resource_spent", spent)):
-            br.more[key].append(value)
-        br.spent += spent
-        br.out.extend(out)
-        return float(np.mean([_metric_value(o["test_scores"], self.metric, self.search.refit)
-                              for o in out]))
-
-    def collect(self, br, outcomes, proposals):
-        """Keep the rung's results and models, promote the best, free the others."""
-        n_i, r = br.rungs[br.rung]
-        n_splits = len(self.splits)
-        scores = np.array([self.record(br, c, r, br.rung,
-                                       outcomes[j * n_splits:(j + 1) * n_splits])
-                           for j, c in enumerate(br.alive)])
-        # promote the best by mean test score; failed fits (NaN) come last
-        order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
-        br.rung += 1
-        keep = br.rungs[br.rung][0] if not br.done else 0
-        # a failed candidate (NaN: error_score=np.nan) is never promoted
-        promoted = [o for o in order[:keep] if not np.isnan(scores[o])]
-        for o in order:
-            if o not in promoted:  # a candidate's last rung: tell the proposer
-                proposals.report(br.alive[o], scores[o])
-        survivors = [br.alive[o] for o in promoted]
-        if self.search.verbose > 0:
-            best = scores[order[0]]
-            ending = (f"{len(survivors)} of {len(scores)} promoted" if not br.done
-                      else "bracket done")
-            print_lines(f"[Hyperband] bracket {br.index + 1} (s={br.s}), rung {br.rung - 1} "
-                        f"done: best mean score {best:.4f}, {ending}")
-        # eliminated candidates' models are freed at once, not at the bracket's end
-        for c in set(br.alive) - set(survivors):
-            for k in range(n_splits):
-                br.models.pop((c, k), None)
-        br.alive = survivors
+from ._schedulers import run_async, run_waves
 
 
 class HyperbandSearchCV(BaseSearchCV):
@@ -322,7 +170,8 @@ class HyperbandSearchCV(BaseSearchCV):
         package's estimators); the refit is not counted.
     brackets_ : list of dict
         Per bracket: ``s``, the number of candidates and the resource of each
-        rung.
+        rung; with ``scheduler='async'`` (one bracket) also ``finished``, the
+        ``(candidate, rung)`` units in the order they finished.
     n_resources_, n_candidates_ : list of list of int
         As in :class:`~sklearn.model_selection.HalvingRandomSearchCV`, per
         bracket: the resource and the number of candidates of each rung.
@@ -392,6 +241,16 @@ class HyperbandSearchCV(BaseSearchCV):
         self.sampler = sampler
         self.continuation = continuation
         self.scheduler = scheduler
+
+    @classmethod
+    def _get_test_params(cls):
+        """A small search for the test suite and the compatibility checks."""
+        from ..neural_network import CNNClassifier
+
+        cnn = CNNClassifier(**{**CNNClassifier._get_test_params(), "max_epochs": 16},
+                            random_state=0)
+        return dict(estimator=cnn, param_distributions={"lr": [2e-2, 3e-2]},
+                    min_resource=8, max_resource=16, eta=2, cv=2)
 
     # ------------------------------------------------------------------ setup
     def _check_resource(self, y, splits):
@@ -478,184 +337,31 @@ class HyperbandSearchCV(BaseSearchCV):
                           return_n_test_samples=True, return_times=True,
                           return_estimator=True, error_score=self.error_score,
                           verbose=max(self.verbose - 1, 0))
-        run = _Run(search=self, base=clone(self.estimator), X=X, y=y, splits=splits,
-                   subsets=subsets, fit_kwargs=fit_kwargs,
-                   metric=self._promotion_metric(scorers, refit_metric),
-                   classes=classes_for(self.estimator, y))
+        trainer = Trainer(search=self, base=clone(self.estimator), X=X, y=y, splits=splits,
+                          subsets=subsets, fit_kwargs=fit_kwargs,
+                          metric=self._promotion_metric(scorers, refit_metric),
+                          classes=classes_for(self.estimator, y))
         schedule = hyperband_schedule(self.max_resource_ / self.min_resource_, self.eta)
-        self.n_waves_ = 0
+        scheduler = run_async if self.scheduler == "async" else run_waves
         with make_engine(X, y, fit_kwargs, self.n_jobs, self.pre_dispatch) as engine:
-            if self.scheduler == "async":
-                brackets = [self._run_async(engine, run, proposals, schedule)]
-            else:
-                brackets = self._run_waves(engine, run, proposals, schedule)
+            brackets, self.n_waves_ = scheduler(self, engine, trainer, proposals, schedule)
 
         all_out = [o for br in brackets for o in br.out]
         # once for the whole search: one rung of failures must not stop the others
         _warn_or_raise_about_fit_failures(all_out, self.error_score)
         if callable(self.scoring):  # metric names from any fit that succeeded
             _insert_error_scores(all_out, self.error_score)
-        more = {key: [v for br in brackets for v in br.more[key]] for key in _MORE}
+        more = {key: [v for br in brackets for v in br.more[key]] for key in MORE_COLUMNS}
         results = self._format_results([p for br in brackets for p in br.params],
                                        self.n_splits_, all_out, more)
         self.brackets_ = [br.summary for br in brackets]
         self.n_resources_ = [br.summary["n_resources"] for br in brackets]
         self.n_candidates_ = [br.summary["n_candidates"] for br in brackets]
         self.total_resource_ = float(sum(br.spent for br in brackets))
-        self._finish(X, y, routed, scorers, refit_metric, results, all_out, run)
+        self._finish(X, y, routed, scorers, refit_metric, results, all_out, trainer.classes)
         return self
 
-    def _run_waves(self, engine, run, proposals, schedule):
-        """Synchronous Hyperband: rungs in waves, every bracket in flight at once.
-
-        Each wave runs the next rung of every bracket still going, so a wave
-        has many more fits to share among the workers than one rung has.
-        Candidates are proposed in bracket order either way, so the results
-        do not depend on the scheduler. An Optuna sampler learns from
-        earlier brackets: it runs them one by one.
-        """
-        brackets = [_Bracket(b, bracket["s"], self._distinct_rungs(bracket["rungs"]))
-                    for b, bracket in enumerate(schedule)]
-        one_by_one = self.scheduler == "brackets" or self.sampler is not None
-        pending, active = list(brackets), []
-        while pending or active:
-            if not active or not one_by_one:
-                starting = pending[:1] if one_by_one else pending
-                pending = pending[len(starting):]
-                for br in starting:
-                    br.candidates = proposals.propose(br.rungs[0][0])
-                    br.alive = list(range(len(br.candidates)))
-                active += starting
-            fits, spans = [], []
-            for br in active:
-                rung_fits = run.rung_jobs(br, len(brackets))
-                spans.append((br, len(rung_fits)))
-                fits += rung_fits
-            outcomes = engine.wave(fits)
-            self.n_waves_ += 1
-            pos = 0
-            for br, n in spans:
-                run.collect(br, outcomes[pos:pos + n], proposals)
-                pos += n
-            active = [br for br in active if not br.done]
-        return brackets
-
-    def _run_async(self, engine, run, proposals, schedule):
-        """Asynchronous successive halving (ASHA; Li et al., MLSys 2020, Algorithm 2).
-
-        One ladder of rungs, those of Hyperband's most aggressive bracket.
-        Whenever a worker is free: promote a candidate that is in the top
-        ``1 / eta`` of the results its rung has so far and not yet promoted,
-        looking from the highest rung down; else start a new candidate at
-        the lowest rung, until as many candidates as the synchronous search
-        would sample have started. No rung waits for its slowest fit. When
-        too few candidates reach a rung for its top ``1 / eta`` to hold one,
-        the best of the highest rung is carried on to ``max_resource`` at the
-        end.
-        """
-        rungs = self._distinct_rungs(schedule[0]["rungs"])
-        br = _Bracket(0, schedule[0]["s"], rungs)
-        n_configs = sum(b["rungs"][0][0] for b in schedule)
-        upfront = self.sampler is None  # random candidates: drawn as the sync search draws
-        br.candidates = proposals.propose(n_configs) if upfront else []
-        if upfront:  # a grid of lists smaller than n_configs gives each point once
-            n_configs = len(br.candidates)
-        results = [[] for _ in rungs]  # per rung: (score, candidate) so far
-        promoted = [set() for _ in rungs]
-        started = 0
-        slots = _worker_slots(engine, self.n_jobs)
-        in_flight = {}  # future -> (candidate, rung, fold, fit)
-        units = {}  # (candidate, rung) -> outcomes by fold
-        n_splits = len(run.splits)
-
-        def next_unit():
-            nonlocal started
-            for k in range(len(rungs) - 2, -1, -1):
-                ranked = sorted(results[k], key=lambda t: -np.nan_to_num(t[0], nan=-np.inf))
-                for score, c in ranked[:int(len(ranked) / self.eta)]:
-                    if c not in promoted[k] and not np.isnan(score):
-                        promoted[k].add(c)
-                        return c, k + 1
-            if started < n_configs:
-                if not upfront:
-                    br.candidates += proposals.propose(1)
-                started += 1
-                return started - 1, 0
-            if not in_flight and not results[-1]:
-                # every candidate started, none promotable, none at max_resource
-                # (too few candidates for 1 / eta of a rung to be one): carry the
-                # best of the highest rung on, so the search ends at max_resource
-                for k in range(len(rungs) - 2, -1, -1):
-                    left = [(score, c) for score, c in results[k] if c not in promoted[k]
-                            and not np.isnan(score)]
-                    if left:
-                        c = max(left, key=lambda t: t[0])[1]
-                        promoted[k].add(c)
-                        return c, k + 1
-            return None
-
-        while True:
-            # a candidate's folds go out together: keep a unit queued beyond the
-            # free workers so none waits for the last fold of a unit
-            while len(in_flight) < max(slots, n_splits):
-                unit = next_unit()
-                if unit is None:
-                    break
-                c, k = unit
-                r = rungs[k][1]
-                if self.verbose > 0:
-                    print_lines(f"[Hyperband async] candidate {c} to rung {k}: "
-                                f"{self.resource}={r}")
-                for fold, fit in enumerate(run.unit(br, c, r, (c, n_configs))):
-                    in_flight[engine.submit(fit)] = (c, k, fold, fit)
-                units[(c, k)] = [None] * n_splits
-                self.n_waves_ += 1
-            if not in_flight:
-                break
-            for future in engine.wait_any(list(in_flight)):
-                c, k, fold, fit = in_flight.pop(future)
-                units[(c, k)][fold] = engine.outcome(future, fit)
-                if all(o is not None for o in units[(c, k)]):
-                    score = run.record(br, c, rungs[k][1], k, units.pop((c, k)))
-                    results[k].append((score, c))
-                    br.summary.setdefault("finished", []).append((c, k))
-                    if k == len(rungs) - 1:
-                        proposals.report_at(c, score)
-                        for fold_k in range(n_splits):  # the top rung: done with it
-                            br.models.pop((c, fold_k), None)
-        br.summary["n_resources"] = [r for _, r in rungs]
-        br.summary["n_candidates"] = [len(res) for res in results]
-        for k, res in enumerate(results[:-1]):  # candidates that stopped below the top
-            for score, c in res:
-                if not any(c == c2 for _, c2 in results[k + 1]):
-                    proposals.report_at(c, score)
-        br.models.clear()
-        return br
-
-    def _distinct_rungs(self, rungs):
-        """``(n_i, r_i)`` with ``r_i`` the integer resource, one rung per distinct ``r_i``.
-
-        Rounding can give neighbouring rungs the same resource (``eta=1.2``,
-        ``max_resource=3``: 1, 1, 1, 2, 2, 3, 3). Training by 0 more is no
-        rung: such rungs merge into the first of them, which keeps its
-        number of candidates and promotes as many as the next distinct rung
-        takes.
-        """
-        distinct, previous = [], []
-        for n_i, r_units in rungs:
-            r = self._rung_resource(r_units, previous)
-            previous.append(r)
-            if distinct and distinct[-1][1] == r:
-                continue
-            distinct.append((max(n_i, 1), r))
-        return distinct
-
-    def _rung_resource(self, r_units, previous):
-        r = int(round(r_units * self.min_resource_))
-        r = min(max(r, self.min_resource_, previous[-1] if previous else 0), self.max_resource_)
-        return r
-
-    def _finish(self, X, y, routed, scorers, refit_metric, results, all_out, run):
+    def _finish(self, X, y, routed, scorers, refit_metric, results, all_out, classes):
         """Best candidate, refit and the attributes of BaseSearchCV."""
         first_test_score = all_out[0]["test_scores"]
         self.multimetric_ = isinstance(first_test_score, dict)
@@ -674,7 +380,7 @@ class HyperbandSearchCV(BaseSearchCV):
             if self.continuation_ == "partial_fit" and supports_partial_fit(best):
                 # trained as the search trained it: max_resource partial_fit calls;
                 # its max_iter then says so (a clone's fit trains that many epochs)
-                PartialFitSteps(best, self.max_resource_, run.classes).fit(
+                PartialFitSteps(best, self.max_resource_, classes).fit(
                     X, y, **routed.estimator.fit)
             else:
                 if y is not None:

@@ -1,4 +1,4 @@
-"""Continuation declared per estimator and resource, and the schedule's edge cases."""
+"""Continuation declared per estimator and resource, and the search's edge cases."""
 
 import numpy as np
 import pytest
@@ -185,25 +185,6 @@ def test_n_resources_and_n_candidates_per_bracket():
     assert search.n_candidates_ == [[9, 3, 1], [5, 1], [3]]
 
 
-@pytest.mark.parametrize("sampler", [None, "optuna"])
-def test_all_brackets_in_flight_give_the_same_results(sampler):
-    X, y = _data()
-    if sampler == "optuna":
-        optuna = pytest.importorskip("optuna")
-        sampler = optuna.samplers.TPESampler(seed=0)
-    kwargs = dict(max_resource=27, cv=2, random_state=0, sampler=sampler)
-    space = {"quality": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]}
-    waves = HyperbandSearchCV(EpochCounter(), space, scheduler="parallel", **kwargs).fit(X, y)
-    one_by_one = HyperbandSearchCV(EpochCounter(), space, scheduler="brackets",
-                                   **kwargs).fit(X, y)
-    assert waves.cv_results_["params"] == one_by_one.cv_results_["params"]
-    for key in ("mean_test_score", "bracket", "rung", "continuation"):
-        assert np.array_equal(waves.cv_results_[key], one_by_one.cv_results_[key])
-    # 4 brackets of 4, 3, 2 and 1 rungs: 4 waves instead of 10 rungs one by one
-    assert one_by_one.n_waves_ == 10
-    assert waves.n_waves_ == (10 if sampler else 4)
-
-
 def test_failed_candidates_are_never_promoted():
     X, y = _data()
     search = HyperbandSearchCV(EpochCounter(), {"fail": [True, True, False],
@@ -241,19 +222,3 @@ def test_multilabel_partial_fit_gets_every_label_column():
                                cv=KFold(3), random_state=0, error_score="raise").fit(X, Y)
     assert search.continuation_ == "partial_fit"
     assert search.best_estimator_.predict(X).shape == Y.shape
-
-
-def test_async_with_an_optuna_sampler_and_negative_n_jobs():
-    optuna = pytest.importorskip("optuna")
-    from scipy.stats import loguniform
-
-    X, y = _data()
-    search = HyperbandSearchCV(EpochCounter(), {"quality": loguniform(1e-3, 0.9)},
-                               max_resource=9, cv=2, scheduler="async", random_state=0,
-                               sampler=optuna.samplers.TPESampler(seed=0)).fit(X, y)
-    # every candidate proposed one by one, and told its score once: no crash
-    assert search.cv_results_["n_resources"].max() == 9
-    assert (search.cv_results_["rung"] == 0).sum() == 9 + 5 + 3
-    slow = HyperbandSearchCV(EpochCounter(), {"quality": [0.1, 0.2, 0.3]}, max_resource=3,
-                             cv=2, scheduler="async", n_jobs=-3, random_state=0).fit(X, y)
-    assert slow.cv_results_["n_resources"].max() == 3  # -3 on 2 cores: one worker
