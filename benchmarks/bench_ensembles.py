@@ -1,7 +1,7 @@
 """Ensemble speed and accuracy on load_digits (1x8x8 images in [0, 1]).
 
 1. BaggingClassifier of 8 CNNs, n_jobs=2 against n_jobs=1.
-2. DeepEnsembleClassifier (8 members, one grouped network) against
+2. DeepEnsembleClassifier(CNNClassifier(...), n_estimators=8) (one grouped network) against
    BaggingClassifier(n_jobs=1) of 8 CNNClassifiers with the same
    architecture and epochs, and their test accuracy.
 3. Accuracy, StratifiedKFold(5, shuffle=True, random_state=0): a deep
@@ -52,8 +52,8 @@ def main():
         t1s.append(t)
         bag2, t = timed(lambda: bagging(2))
         t2s.append(t)
-        deep, t = timed(lambda: DeepEnsembleClassifier(**SMALL, n_members=8, random_state=0)
-                        .fit(Xtr, ytr))
+        deep, t = timed(lambda: DeepEnsembleClassifier(CNNClassifier(**SMALL), n_estimators=8,
+                                                       random_state=0).fit(Xtr, ytr))
         tds.append(t)
     t1, t2, td = np.median(t1s), np.median(t2s), np.median(tds)
     # stdout is the markdown of RESULTS.md (python -m sklearn_mlarch bench)
@@ -63,14 +63,14 @@ def main():
     print(f"| BaggingClassifier(8 CNNs, n_jobs=1) | {t1:.2f} | 1.00 | {bag1.score(Xte, yte):.4f} |")
     print(f"| BaggingClassifier(8 CNNs, n_jobs=2) | {t2:.2f} | {t1 / t2:.2f}x faster | "
           f"{bag2.score(Xte, yte):.4f} |")
-    print(f"| DeepEnsembleClassifier(n_members=8) | {td:.2f} | {t1 / td:.2f}x faster | "
+    print(f"| DeepEnsembleClassifier(n_estimators=8) | {td:.2f} | {t1 / td:.2f}x faster | "
           f"{deep.score(Xte, yte):.4f} |", flush=True)
 
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
     rows = {
         "CNNClassifier (small)": CNNClassifier(**SMALL, random_state=0),
-        "DeepEnsembleClassifier(n_members=5) (small)":
-            DeepEnsembleClassifier(**SMALL, n_members=5, random_state=0),
+        "DeepEnsembleClassifier(n_estimators=5) (small)":
+            DeepEnsembleClassifier(CNNClassifier(**SMALL), n_estimators=5, random_state=0),
         "weak CNNClassifier (2 channels, no dense layer, 3 epochs, lr 1e-2)":
             CNNClassifier(**WEAK, random_state=0),
         "AdaBoostClassifier(10 weak CNNs)":

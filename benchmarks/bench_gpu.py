@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from sklearn_mlarch import CNNClassifier
-from sklearn_mlarch.base import fused_supported
+from sklearn_mlarch._engine import fused_supported
 from sklearn_mlarch.networks import CNNNetwork
 
 

@@ -44,26 +44,31 @@ from sklearn.datasets import load_digits
 from sklearn.neighbors import NearestCentroid
 from torch.func import functional_call, grad, vmap
 
-from sklearn_mlarch import MAMLClassifier, MAMLRegressor
+from sklearn.base import clone
+
+from sklearn_mlarch import (FeedForwardClassifier, FeedForwardRegressor, MAMLClassifier,
+                            MAMLRegressor)
 from sklearn_mlarch.datasets import SinusoidTasks, sample_episodes, split_classes
 from sklearn_mlarch.meta_learning import evaluate_adaptation
 from sklearn_mlarch.networks import MLPNetwork
 
-PAPER = dict(network_params=dict(hidden_sizes=(40, 40)), k_shot=10, n_query=10, inner_lr=0.01,
-             inner_steps=1, meta_batch_size=25, meta_lr=1e-3)
+# the paper's network, meta-trained with Adam at 1e-3 (the wrapped estimator's lr)
+PAPER_NETWORK = FeedForwardRegressor(hidden_sizes=(40, 40), lr=1e-3)
+PAPER = dict(k_shot=10, n_query=10, inner_lr=0.01, inner_steps=1, meta_batch_size=25)
 
 
 def fmt(res, i):
     return f"{res['mean'][i]:.3f} ± {res['ci95'][i]:.3f}"
 
 
-def shell_with_weights(cls, network_state, fit_args, **params):
-    """A fitted meta-estimator whose network holds ``network_state``.
+def shell_with_weights(cls, network, network_state, fit_args, **params):
+    """A fitted meta-estimator of ``network`` whose network holds ``network_state``.
 
     Lets a baseline network be fine-tuned and scored by exactly the same
     code (evaluate_adaptation) as the meta-learned ones.
     """
-    shell = cls(**{**params, "n_meta_iter": 1, "meta_lr": 1e-12, "random_state": 0})
+    network = clone(network).set_params(lr=1e-12)  # one meta-iteration that changes nothing
+    shell = cls(network, **{**params, "n_meta_iter": 1, "random_state": 0})
     shell.fit(*fit_args)
     shell.net_.module_.network.load_state_dict(network_state)
     return shell
@@ -100,8 +105,8 @@ def sinusoid(args):
     for name, first_order in [("MAML (`MAMLRegressor`)", False),
                               ("FOMAML (`first_order=True`)", True)]:
         t = time.perf_counter()
-        maml = MAMLRegressor(**PAPER, first_order=first_order, n_meta_iter=args.iters,
-                             random_state=0).fit(tasks)
+        maml = MAMLRegressor(PAPER_NETWORK, **PAPER, first_order=first_order,
+                             n_meta_iter=args.iters, random_state=0).fit(tasks)
         seconds = time.perf_counter() - t
         res = evaluate_adaptation(maml, tasks, steps=[1, 10], n_tasks=args.tasks, n_query=100,
                                   random_state=1)
@@ -109,7 +114,7 @@ def sinusoid(args):
     t = time.perf_counter()
     state = joint_pretraining(args.iters)
     seconds = time.perf_counter() - t
-    shell = shell_with_weights(MAMLRegressor, state, (tasks,), **PAPER)
+    shell = shell_with_weights(MAMLRegressor, PAPER_NETWORK, state, (tasks,), **PAPER)
     res = evaluate_adaptation(shell, tasks, steps=[1, 10], n_tasks=args.tasks, n_query=100,
                               random_state=1)
     row(f"same network trained on all tasks jointly ({args.iters:,} Adam steps of 25 tasks "
@@ -160,10 +165,11 @@ def timing(args):
     for repeats in args.repeats:  # one row per value: a whole run of the script each
         per_iter, cells = {}, []
         for name, first_order in [("MAML", False), ("FOMAML", True)]:
-            est = MAMLRegressor(**PAPER, first_order=first_order, n_meta_iter=args.timing_iters,
-                                random_state=0)
+            est = MAMLRegressor(PAPER_NETWORK, **PAPER, first_order=first_order,
+                                n_meta_iter=args.timing_iters, random_state=0)
             plain_torch_func_loop(20, first_order)  # warm-up
-            MAMLRegressor(**PAPER, first_order=first_order, n_meta_iter=20).fit(tasks)
+            MAMLRegressor(PAPER_NETWORK, **PAPER, first_order=first_order,
+                          n_meta_iter=20).fit(tasks)
             plain, ours = [], []
             for r in range(repeats):
                 runs = [("plain",
@@ -182,7 +188,9 @@ def timing(args):
 
 
 # ------------------------------------------------------------------- digits
-DIGITS = dict(network_params=dict(hidden_sizes=(256,)), n_way=5, meta_batch_size=16)
+# a 64-256-5 network, meta-trained with Adam at 1e-3 (the wrapped estimator's lr)
+DIGITS_NETWORK = FeedForwardClassifier(hidden_sizes=(256,), lr=1e-3)
+DIGITS = dict(n_way=5, meta_batch_size=16)
 
 
 def dihedral_classes(X, y):
@@ -200,7 +208,7 @@ def dihedral_classes(X, y):
 
 def pretrain_on_classes(X, y, epochs=100, seed=0):
     torch.manual_seed(seed)
-    net = MLPNetwork(X.shape[1], 5, **DIGITS["network_params"])
+    net = MLPNetwork(X.shape[1], 5, hidden_sizes=DIGITS_NETWORK.hidden_sizes)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     Xt = torch.as_tensor(X, dtype=torch.float32)
     yt = torch.as_tensor(y)
@@ -231,9 +239,9 @@ def digits(args):
             (nc.mean(), 1.96 * nc.std(ddof=1) / np.sqrt(len(nc))))
         best = None
         for lr in (0.01, 0.1, 0.4):
-            shell = shell_with_weights(MAMLClassifier, state, (X_train, y_train),
-                                       **{**DIGITS, "k_shot": k}, shared_head=False,
-                                       inner_lr=lr)
+            shell = shell_with_weights(MAMLClassifier, DIGITS_NETWORK, state,
+                                       (X_train, y_train), **{**DIGITS, "k_shot": k},
+                                       shared_head=False, inner_lr=lr)
             res = evaluate_adaptation(shell, X_test, y_test, steps=[1, 10, 50], k_shot=k,
                                       n_query=15, n_tasks=args.episodes, random_state=1)
             i = int(np.argmax(res["mean"]))
@@ -246,7 +254,7 @@ def digits(args):
                 ("MAML, classes augmented by rotation and mirroring", False, True),
                 ("FOMAML, classes augmented by rotation and mirroring", True, True)]:
             t = time.perf_counter()
-            maml = MAMLClassifier(**DIGITS, k_shot=k, first_order=first_order,
+            maml = MAMLClassifier(DIGITS_NETWORK, **DIGITS, k_shot=k, first_order=first_order,
                                   inner_lr=args.digits_inner_lr, inner_steps=args.digits_steps,
                                   n_meta_iter=args.digits_iters, random_state=0)
             maml.fit(*((X_aug, y_aug) if augment else (X_train, y_train)))

@@ -26,7 +26,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from sklearn_mlarch import CNNClassifier
-from sklearn_mlarch.base import fused_supported
+from sklearn_mlarch._engine import fused_supported
 from sklearn_mlarch.networks import CNNNetwork, use_generator
 
 

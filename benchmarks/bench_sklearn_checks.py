@@ -107,8 +107,8 @@ def main():
     names = [name for name, _ in all_estimators()
              if not args.defaults or name in args.defaults]
     # the estimators with the longest fits first, so that no slow check starts last
-    heavy = ["MAMLClassifier", "MAMLRegressor", "DeepEnsembleClassifier", "RNNClassifier",
-             "RNNRegressor"]
+    heavy = ["MAMLClassifier", "MAMLRegressor", "DeepEnsembleClassifier",
+             "DeepEnsembleRegressor", "RNNClassifier", "RNNRegressor"]
     tasks = [(name, i, check) for name in sorted(names, key=lambda n: n not in heavy)
              for i, check in checks_of(name, defaults)
              if args.checks is None or check in args.checks]

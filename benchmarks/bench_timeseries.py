@@ -4,8 +4,8 @@ Data: UCR/UEA archive data sets that sktime ships (offline), on their
 official train/test splits. Each model is fitted with its defaults only:
 
 - ``CNNClassifier(random_state=seed)`` on ``X`` as ``(n, C, L)``;
-- ``RNNClassifier(random_state=seed)`` on ``X`` as ``(n, T, C)``, or, for
-  variable-length data, on the list of ``(T_i, C)`` sequences as loaded;
+- ``RNNClassifier(random_state=seed)`` on the same ``(n, C, L)``, or, for
+  variable-length data, on the list of ``(C, L_i)`` series;
 - 1-NN with full-window dynamic time warping (squared Euclidean cost
   between time steps, the multivariate "dependent" DTW), computed here with
   numba. sktime's ``DtwDist`` refuses sequences of unequal length, so the
@@ -262,8 +262,8 @@ def main():
                                 as_signals(train, length, mode), y_train)
                             pred = est.predict(as_signals(test, length, mode))
                         elif model == "rnn":
-                            Xtr = np.stack(train) if equal else train
-                            Xte = np.stack(test) if equal else test
+                            Xtr = as_signals(train, None, "list")  # (C, L_i) series
+                            Xte = as_signals(test, None, "list")
                             pred = RNNClassifier(random_state=seed, device=args.device).fit(
                                 Xtr, y_train).predict(Xte)
                         else:

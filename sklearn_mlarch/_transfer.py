@@ -7,12 +7,17 @@ its head(s) when they fit (same shapes and, for classifiers, same classes);
 otherwise the new head keeps its fresh initialisation.
 """
 
+import fnmatch
+
 import numpy as np
 import torch
 
 
 def _classes_of(source):
-    """Classes of a fitted classifier (a list for multi-task), or None."""
+    """Classes of each head of a fitted estimator (None for regression heads), or None."""
+    targets = getattr(source, "targets_", None)
+    if targets is not None:
+        return targets.head_classes()
     try:
         classes = source.classes_
     except AttributeError:
@@ -28,41 +33,69 @@ def source_state(init_from):
         init_from = load_model(init_from)
     net = getattr(init_from, "net_", None)
     if net is None:
+        if hasattr(init_from, "_engine_config"):  # one of ours, not fitted
+            why = " (not fitted: call fit first)."
+        elif hasattr(init_from, "get_params"):
+            why = (f": {type(init_from).__name__} is not a neural estimator of sklearn_mlarch, "
+                   "so it has no network weights to start from.")
+        else:
+            why = "."
         raise ValueError(
             f"init_from must be a fitted estimator of sklearn_mlarch or the path of a model "
-            f"saved with sklearn_mlarch.save_model, got {init_from!r}"
-            + (" (not fitted: call fit first)." if hasattr(init_from, "get_params") else "."))
+            f"saved with sklearn_mlarch.save_model, got {init_from!r}{why}")
     module = net.module_
     module = getattr(module, "network", module)  # a meta-learner's network, out of its inner loop
     state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
     return state, _classes_of(init_from)
 
 
+def _head_of(name):
+    """The head a parameter belongs to: ``heads.k`` of a multi-task network, else ``head``."""
+    parts = name.split(".")
+    return ".".join(parts[:2]) if parts[0] == "heads" else parts[0]
+
+
+def _head_index(head):
+    return int(head.split(".")[1]) if head.startswith("heads.") else 0
+
+
 class LoadWeights:
-    """Initialisation hook: copy a source network's trunk, and its heads when they fit.
+    """Initialisation hook: copy a source network's trunk, and each head that fits.
+
+    A head is copied when it has the same shapes and, for classifiers, the
+    same classes as the source's head at the same position (per task for a
+    multi-task network); the others keep their fresh initialisation. A
+    freshly initialised head that ``frozen`` names is refused: it would
+    stay random.
 
     Parameters
     ----------
     state : dict of str to tensor
         The source network's ``state_dict``.
     source_classes : list of ndarray or None
-        The source's classes per head, to keep a head only for the same classes.
+        The source's classes per head.
     target_classes : list of ndarray or None
-        The classes of the network being built.
+        The classes of each head of the network being built.
+    frozen : list of str, default=()
+        The ``freeze`` patterns of the network being built.
     """
 
-    def __init__(self, state, source_classes=None, target_classes=None):
+    def __init__(self, state, source_classes=None, target_classes=None, frozen=()):
         self.state = state
         self.source_classes = source_classes
         self.target_classes = target_classes
+        self.frozen = list(frozen)
 
-    def _same_classes(self):
-        if self.source_classes is None or self.target_classes is None:
-            return self.source_classes is None and self.target_classes is None
-        return len(self.source_classes) == len(self.target_classes) and all(
-            a is None and b is None or (a is not None and b is not None
-                                       and len(a) == len(b) and np.array_equal(a, b))
-            for a, b in zip(self.source_classes, self.target_classes))
+    def _same_classes(self, k):
+        source = None if self.source_classes is None else (
+            self.source_classes[k] if k < len(self.source_classes) else "absent")
+        target = None if self.target_classes is None else (
+            self.target_classes[k] if k < len(self.target_classes) else "absent")
+        if source is None or target is None:
+            return source is None and target is None
+        if isinstance(source, str) or isinstance(target, str):
+            return False
+        return len(source) == len(target) and np.array_equal(source, target)
 
     def __call__(self, module):
         target = module.state_dict()
@@ -76,11 +109,25 @@ class LoadWeights:
                 "init_from's trunk does not fit this network ("
                 + "; ".join(mismatched[:3] + [f"{k} absent there" for k in missing[:3]])
                 + "). Build the same trunk: the same input_shape and architecture parameters.")
-        heads = {k: v for k, v in self.state.items() if not k.startswith("trunk.")}
-        if (self._same_classes() and set(heads) == {k for k in target if not k.startswith("trunk.")}
-                and all(target[k].shape == v.shape for k, v in heads.items())):
-            trunk.update(heads)  # same outputs: keep the source's head(s) too
+        copied = dict(trunk)
+        fresh = []
+        for head in sorted({_head_of(k) for k in target if not k.startswith("trunk.")}):
+            names = [k for k in target if _head_of(k) == head]
+            fits = all(k in self.state and self.state[k].shape == target[k].shape
+                       for k in names) and self._same_classes(_head_index(head))
+            if fits:
+                copied.update({k: self.state[k] for k in names})
+            else:
+                fresh.append(head)
+        frozen_fresh = [h for h in fresh if any(
+            fnmatch.fnmatch(f"{h}.weight", p) or h == p or h.startswith(p + ".")
+            or fnmatch.fnmatch(h, p) for p in self.frozen)]
+        if frozen_fresh:
+            raise ValueError(
+                f"freeze={self.frozen} freezes {frozen_fresh}, which init_from cannot "
+                "provide (other classes or shapes than the source's head): it would stay "
+                "randomly initialised. Leave those heads out of freeze.")
         with torch.no_grad():
-            for name, value in trunk.items():
+            for name, value in copied.items():
                 target[name].copy_(value)
         return module

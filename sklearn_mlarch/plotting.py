@@ -51,9 +51,10 @@ def _history_owner(estimator):
         return final
     if not hasattr(type(estimator), "history_"):
         raise TypeError(
-            "estimator must be an estimator of sklearn_mlarch (CNN*, RNN*, MultiTask*, "
-            "MAML*, DeepEnsembleClassifier), which keep their skorch history in "
-            f"history_, or a Pipeline ending in one; got {type(estimator).__name__}.")
+            "estimator must be an estimator of sklearn_mlarch (CNN*, RNN*, FeedForward*, "
+            "TorchModule*, MultiTask*, MAML*, DeepEnsemble*), which keep their skorch "
+            f"history in history_, or a Pipeline ending in one; got "
+            f"{type(estimator).__name__}.")
     return estimator
 
 
@@ -396,11 +397,11 @@ def plot_task_scores(estimator, X, y, ax=None):
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import numpy as np
-    >>> from sklearn_mlarch import MultiTaskRegressor
+    >>> from sklearn_mlarch import FeedForwardRegressor, MultiTaskRegressor
     >>> from sklearn_mlarch.plotting import plot_task_scores
     >>> X = np.random.RandomState(0).rand(100, 6)
     >>> Y = np.c_[X.sum(axis=1), X[:, 0] - X[:, 1]]
-    >>> reg = MultiTaskRegressor(trunk="mlp", max_epochs=3, random_state=0).fit(X, Y)
+    >>> reg = MultiTaskRegressor(FeedForwardRegressor(max_epochs=3), random_state=0).fit(X, Y)
     >>> ax = plot_task_scores(reg, X, Y)
     >>> [t.get_text() for t in ax.get_xticklabels()]
     ['task0', 'task1']
@@ -415,7 +416,8 @@ def plot_task_scores(estimator, X, y, ax=None):
     ax = _axes(ax)
     bars = ax.bar(names, scores, color=[f"C{i % 10}" for i in range(len(names))])
     ax.bar_label(bars, fmt="%.3f")
-    kinds = set(getattr(estimator, "_task_kinds_", ()))
+    targets = getattr(estimator, "targets_", None)
+    kinds = set(targets.task_kinds()) if hasattr(targets, "task_kinds") else set()
     ax.set_ylabel("accuracy" if kinds == {"classification"} else
                   "R²" if kinds == {"regression"} else "score (accuracy or R²)")
     ax.set_xlabel("task")

@@ -100,7 +100,8 @@ def test_weights_reach_the_batches_scaled_to_a_mean_of_one(blobs):
     X, y = blobs
     est = fast_instance(CNNClassifier, class_weight={0: 1000, 1: 1e-4})
     est.fit(X, y)
-    sw = est._prepare_sample_weight(np.ones(len(y)), np.searchsorted(est.classes_, y))
+    sw = est.targets_.sample_weight(np.ones(len(y)), np.searchsorted(est.classes_, y),
+                                    np.float32)
     assert sw.mean() == pytest.approx(1.0, rel=1e-5)
     assert sw[y == 0].min() / sw[y == 1].max() == pytest.approx(1e7, rel=1e-4)
 

@@ -8,6 +8,7 @@ results.
 import os
 import signal
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -19,12 +20,15 @@ from skorch.callbacks import (Callback, Checkpoint, EarlyStopping, EpochScoring,
                               GradientNormClipping, LRScheduler, ProgressBar)
 
 from sklearn_mlarch import CNNClassifier, CNNRegressor, RNNClassifier, RNNRegressor
-from sklearn_mlarch._training import TrainingDivergedError
-from sklearn_mlarch.base import fused_supported
-from sklearn_mlarch.ensemble import DeepEnsembleClassifier
+from sklearn_mlarch._engine import fused_supported
+from sklearn_mlarch.exceptions import (ConcurrentFitError, TrainingDivergedError,
+                                       TrainingStoppedWarning)
 from sklearn_mlarch.utils._testing import fast_instance
 
-ALL = [CNNClassifier, CNNRegressor, RNNClassifier, RNNRegressor]
+# Checks that hold for every estimator (same seed same model, in threads too;
+# a failed fit changes nothing; pickling and save_model round trips; exact
+# resumption with warm_start and partial_fit) run on every discovered
+# estimator in tests/test_shared_behaviour.py.
 
 
 def _state(est):
@@ -143,18 +147,21 @@ def default_sigint():
 
 
 class _FailAtEpoch(Callback):
-    def __init__(self, epoch, exc=RuntimeError):
+    def __init__(self, epoch, exc=RuntimeError, ctrl_c=None):
         self.epoch, self.exc = epoch, exc
+        # a KeyboardInterrupt is a real Ctrl-C unless said otherwise
+        self.ctrl_c = exc is KeyboardInterrupt if ctrl_c is None else ctrl_c
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) == self.epoch:
-            if self.exc is KeyboardInterrupt:  # a real Ctrl-C, not a stop request
+            if self.ctrl_c:  # a real Ctrl-C, not a stop request
                 os.kill(os.getpid(), signal.SIGINT)
             raise self.exc("callback failed")
 
 
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
 def test_callback_raising_in_a_warm_start_restores_everything(blobs, exc, default_sigint):
+    # RuntimeError: a failing callback; KeyboardInterrupt: a real Ctrl-C (SIGINT)
     X, y = blobs
     clf = fast_instance(CNNClassifier, max_epochs=2, warm_start=True,
                         callbacks=[_FailAtEpoch(4, exc)]).fit(X, y)
@@ -164,6 +171,20 @@ def test_callback_raising_in_a_warm_start_restores_everything(blobs, exc, defaul
     _assert_same_state(before, _state(clf))
     assert_array_equal(clf.predict_proba(X), proba)
     assert clf.n_iter_ == len(clf.history_) == 2
+
+
+def test_callback_raising_keyboard_interrupt_stops_and_keeps_the_epochs(blobs, default_sigint):
+    # skorch's convention: KeyboardInterrupt from a callback (no Ctrl-C) asks to stop
+    X, y = blobs
+    clf = fast_instance(CNNClassifier, max_epochs=2, warm_start=True,
+                        callbacks=[_FailAtEpoch(4, KeyboardInterrupt, ctrl_c=False)]).fit(X, y)
+    before = _state(clf)
+    with pytest.warns(TrainingStoppedWarning, match="after epoch 4 by raising KeyboardInterrupt"):
+        clf.set_params(max_epochs=5).fit(X, y)  # epochs 3 to 7; stopped at the end of 4
+    assert clf.n_iter_ == len(clf.history_) == 4  # the two epochs trained are kept
+    after = clf.net_.module_.state_dict()
+    assert any(not torch.equal(before["module"][k], after[k]) for k in after)
+    assert np.isfinite(clf.predict_proba(X)).all()
 
 
 def test_ctrl_c_in_a_first_fit_leaves_it_unfitted(blobs, default_sigint):
@@ -176,9 +197,11 @@ def test_ctrl_c_in_a_first_fit_leaves_it_unfitted(blobs, default_sigint):
 
 
 def test_early_stopping_is_not_mistaken_for_ctrl_c(blobs):
-    clf = fast_instance(CNNClassifier, max_epochs=50,
-                        callbacks=[EarlyStopping(monitor="train_loss", patience=1,
-                                                 threshold=10.0)]).fit(*blobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingStoppedWarning)  # an expected stop: no warning
+        clf = fast_instance(CNNClassifier, max_epochs=50,
+                            callbacks=[EarlyStopping(monitor="train_loss", patience=1,
+                                                     threshold=10.0)]).fit(*blobs)
     assert clf.n_iter_ == 2
 
 
@@ -192,21 +215,8 @@ def test_failed_partial_fit_keeps_the_model(blobs):
 
 
 # ------------------------------------------------------------------ 4. exact resumption
-@pytest.mark.parametrize("cls", ALL + [DeepEnsembleClassifier])
-def test_k_epochs_then_m_more_equal_k_plus_m_bit_for_bit(cls, blobs):
-    X, y = blobs
-    params = dict(dropout=0.3) if cls is not RNNRegressor else dict(num_layers=2, dropout=0.3)
-    if cls is DeepEnsembleClassifier:
-        X = X.reshape(-1, 1, 8)
-    once = fast_instance(cls, max_epochs=5, random_state=7, **params).fit(X, y)
-    warm = fast_instance(cls, max_epochs=2, warm_start=True, random_state=7, **params).fit(X, y)
-    warm.set_params(max_epochs=3).fit(X, y)  # warm start trains max_epochs more epochs
-    assert warm.n_iter_ == once.n_iter_ == 5
-    assert _weights_equal(once, warm)
-    steps = fast_instance(cls, max_epochs=5, random_state=7, **params)
-    for _ in range(5):
-        steps.partial_fit(X, y)
-    assert _weights_equal(once, steps)
+# k epochs then m more equal k + m bit for bit: every estimator, in
+# tests/test_shared_behaviour.py
 
 
 def test_warm_start_applies_new_optimizer_settings_and_keeps_its_state(blobs):
@@ -267,7 +277,7 @@ def test_fitting_one_object_from_two_threads_raises(blobs):
     thread.start()
     started.wait(30)
     try:
-        with pytest.raises(RuntimeError, match="another thread.*clone"):
+        with pytest.raises(ConcurrentFitError, match="another thread.*clone"):
             clf.fit(X, y)
     finally:
         release.set()
@@ -343,28 +353,29 @@ def test_last_batch_of_one_sample_with_batch_norm_trains(digits):
 
 
 def test_rnn_sequence_lists_of_equal_and_mixed_shapes():
+    # series are (C, L): 2 channels of 6 time steps
     rng = np.random.RandomState(0)
-    seqs = [rng.randn(6, 2) for _ in range(20)]
+    seqs = [rng.randn(2, 6) for _ in range(20)]
     y = np.arange(20) % 2
     clf = fast_instance(RNNClassifier, max_epochs=1).fit(seqs, y)
-    assert clf.input_shape_ == (6, 2)
+    assert clf.input_shape_ == (2, 6)
     assert_array_equal(clf.predict(seqs), clf.predict(np.stack(seqs)))
-    with pytest.raises(ValueError, match=r"\[2, 3\] features per time step"):
-        fast_instance(RNNClassifier).fit(seqs[:-1] + [rng.randn(6, 3)], y)
+    with pytest.raises(ValueError, match=r"series with \[2, 3\] channels"):
+        fast_instance(RNNClassifier).fit(seqs[:-1] + [rng.randn(3, 6)], y)
 
 
 def test_rnn_shorter_array_after_a_ragged_fit_is_padded():
     rng = np.random.RandomState(0)
-    seqs = [rng.randn(4 + i % 5, 2) for i in range(20)]
+    seqs = [rng.randn(2, 4 + i % 5) for i in range(20)]  # (C, L_i)
     clf = fast_instance(RNNRegressor, max_epochs=1).fit(seqs, rng.randn(20))
-    short = np.stack([s[:4] for s in seqs])
-    assert_array_equal(clf.predict(short), clf.predict([s[:4] for s in seqs[:10]] +
-                                                       [s[:4] for s in seqs[10:]]))
+    short = np.stack([s[:, :4] for s in seqs])
+    assert_array_equal(clf.predict(short), clf.predict([s[:, :4] for s in seqs[:10]] +
+                                                       [s[:, :4] for s in seqs[10:]]))
 
 
 def test_rnn_real_nan_step_under_numeric_padding_is_an_error():
-    X = np.random.RandomState(0).randn(10, 5, 2)
-    X[3, 2] = np.nan  # missing data in the middle of a sequence, not padding
+    X = np.random.RandomState(0).randn(10, 2, 5)  # (n, C, L)
+    X[3, :, 2] = np.nan  # missing data in the middle of a sequence, not padding
     with pytest.raises(ValueError, match="X contains NaN, but padding_value=0.0"):
         fast_instance(RNNClassifier, padding_value=0.0).fit(X, np.arange(10) % 2)
 
@@ -496,7 +507,7 @@ def test_plateau_floors_follow_each_groups_rate_and_a_warm_start_lr():
 def test_fused_adam_steps_aside_for_settings_it_cannot_take():
     X, y, clf = _stalling_fit(max_epochs=1, optimizer_kwargs={"differentiable": True})
     # torch's fused Adam refuses differentiable=True: the plain one is chosen
-    assert "fused" not in clf._optimizer_settings()[1]
+    assert "fused" not in clf._engine_config().optimizer_settings()[1]
     *_, default = _stalling_fit(max_epochs=1)
     assert (bool(default.fit(X, y).net_.optimizer_.defaults.get("fused"))
             == fused_supported(torch.optim.Adam, "cpu"))

@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from skorch.callbacks import EpochScoring  # noqa: E402
 
-from sklearn_mlarch import (CNNClassifier, MAMLRegressor, MultiTaskClassifier,  # noqa: E402
-                            MultiTaskRegressor)
+from sklearn_mlarch import (CNNClassifier, FeedForwardRegressor, MAMLRegressor,  # noqa: E402
+                            MultiTaskClassifier, MultiTaskRegressor)
 from sklearn_mlarch.datasets import SinusoidTasks  # noqa: E402
 from sklearn_mlarch.meta_learning import evaluate_adaptation  # noqa: E402
 from sklearn_mlarch.model_selection import HyperbandSearchCV  # noqa: E402
@@ -104,7 +104,7 @@ def test_history_of_maml_counts_meta_iterations(maml):
     assert ax.get_xlabel() == "meta-iterations"
     # a warm start of 30 after 150: rows at 100, 150 and 180 meta-iterations
     longer = fast_instance(MAMLRegressor, n_meta_iter=150).fit(SinusoidTasks())
-    longer.set_params(warm_start=True, n_meta_iter=30).fit(SinusoidTasks())
+    longer.set_params(estimator__warm_start=True, n_meta_iter=30).fit(SinusoidTasks())
     np.testing.assert_array_equal(plot_history(longer).lines[0].get_xdata(), [100, 150, 180])
 
 
@@ -263,7 +263,8 @@ def test_task_scores_draw_one_bar_per_task(digits):
     pd = pytest.importorskip("pandas")
     X, digit = digits[0][:120], digits[1][:120]
     Y = pd.DataFrame({"digit": digit, "odd": digit % 2, "big": digit >= 5})
-    clf = fast_instance(MultiTaskClassifier, input_shape=(1, 8, 8), max_epochs=2).fit(X, Y)
+    clf = fast_instance(MultiTaskClassifier, estimator=fast_instance(
+        CNNClassifier, input_shape=(1, 8, 8), max_epochs=2)).fit(X, Y)
     ax = plot_task_scores(clf, X, Y)
     scores = clf.score_tasks(X, Y)
     assert len(ax.patches) == 3
@@ -277,7 +278,7 @@ def test_task_scores_of_a_regressor_are_r2():
     rng = np.random.RandomState(0)
     X = rng.rand(60, 4)
     Y = np.c_[X.sum(axis=1), X[:, 0] - X[:, 1]]
-    reg = MultiTaskRegressor(trunk="mlp", max_epochs=2, random_state=0).fit(X, Y)
+    reg = MultiTaskRegressor(FeedForwardRegressor(max_epochs=2), random_state=0).fit(X, Y)
     ax = plot_task_scores(reg, X, Y)
     np.testing.assert_allclose([bar.get_height() for bar in ax.patches],
                                reg.score_tasks(X, Y))

@@ -92,8 +92,9 @@ def test_trunk_learning_rate_is_its_own_param_group(source, digits):
 def test_multitask_trunk_transfers_both_ways(source, digits):
     X, y = digits
     Y = np.c_[y, y % 2]
-    mt = fast_instance(MultiTaskClassifier, input_shape=(1, 8, 8), init_from=source,
-                       lr=1e-12, max_epochs=1).fit(X, Y)
+    mt = fast_instance(MultiTaskClassifier, estimator=fast_instance(
+        CNNClassifier, input_shape=(1, 8, 8), init_from=source, lr=1e-12,
+        max_epochs=1)).fit(X, Y)
     assert torch.equal(_params(mt)["trunk.conv0.conv.weight"],
                        _params(source)["trunk.conv0.conv.weight"])
     back = fast_instance(CNNClassifier, input_shape=(1, 8, 8), init_from=mt, lr=1e-12,
@@ -142,3 +143,13 @@ def test_frozen_trunk_keeps_its_batch_norm_statistics(source, digits):
                            freeze="trunk", max_epochs=2).fit(X, y % 2)
     a, b = source.net_.module_.state_dict(), frozen.net_.module_.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("trunk."))
+
+
+def test_init_from_an_estimator_without_a_network_says_so():
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.RandomState(0).rand(40, 8)
+    y = (X[:, 0] > 0.5).astype(int)
+    with pytest.raises(ValueError, match="LogisticRegression is not a neural estimator of "
+                                         "sklearn_mlarch, so it has no network weights"):
+        CNNClassifier(init_from=LogisticRegression().fit(X, y), max_epochs=1).fit(X, y)

@@ -6,7 +6,9 @@ import math
 from skorch.callbacks import Callback, LRScheduler, PrintLog
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..exceptions import TrainingDivergedError
 from ..utils._printing import print_lines
+
 
 class LinePrintLog(PrintLog):
     """skorch's per-epoch table, printed with :func:`print_lines` when the net is verbose."""
@@ -61,10 +63,6 @@ class PlateauLR(LRScheduler):
 
 #: an epoch loss this many times the first batch's loss (or 1) counts as diverging
 EXPLOSION_FACTOR = 1e4
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Raised when the training loss is no longer finite, or explodes."""
 
 
 class DivergenceGuard(Callback):
@@ -142,6 +140,12 @@ class FreezeBlocks(Callback):
             blocks = sorted({n.rsplit(".", 1)[0] for n in names})
             raise ValueError(f"freeze patterns {unmatched} match no parameter of the network. "
                              f"Its blocks are: {blocks}.")
+        if self.epochs is None and all(any(self._matches(n, p) for p in self.patterns)
+                                       for n in names):
+            raise ValueError(
+                f"freeze={self.patterns} freezes every parameter of the network: nothing "
+                "would train. Freeze fewer blocks (e.g. freeze='trunk' trains the head), or "
+                "pass unfreeze_after to train them all after some epochs.")
 
     def on_epoch_begin(self, net, **kwargs):
         frozen = self.epochs is None or len(net.history) <= self.epochs

@@ -16,6 +16,7 @@ import functools
 import inspect
 import signal
 import threading
+import warnings
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.utils import TeeGenerator
 
+from ..exceptions import TrainingStoppedWarning
 from ..networks.random import Dropout, use_generator, uses_global_rng
 from ..utils._threads import torch_threads, worker_threads
 from .callbacks import LinePrintLog
@@ -316,10 +318,22 @@ class TrainingNet(NeuralNet):
                         # raising KeyboardInterrupt; a real Ctrl-C propagates
                         if ctrl_c.pressed:
                             raise
+                        self._warn_stopped()
                 self.notify("on_train_end", X=dataset, y=None)
             finally:
                 del self.shuffle_generator_, self.dropout_generator_, self._seed_global_
         return self
+
+    def _warn_stopped(self):
+        """Say so when a callback other than early stopping ended training early."""
+        stopper = dict(self.callbacks_).get("early_stopping")
+        if stopper is not None and getattr(stopper, "misses_", 0) >= stopper.patience:
+            return  # early stopping did its job: no surprise
+        warnings.warn(
+            f"A callback stopped training after epoch {len(self.history)} by raising "
+            "KeyboardInterrupt (skorch's request to stop): the model keeps the epochs "
+            "trained so far (n_iter_). Raise another exception from the callback to undo "
+            "the fit instead.", TrainingStoppedWarning, stacklevel=2)
 
     def _notify_train_begin(self, dataset):
         # skorch's LRScheduler rebuilds its scheduler at every train begin,

@@ -132,6 +132,8 @@ class SquaredErrorObjective(Objective):
     """Squared error averaged over the outputs of each sample: ``(B, D)`` -> ``(B,)``."""
 
     def per_sample(self, output, y):
+        if self.member_axis:  # (B, M, D) against (B, D): (B, M)
+            return ((output - y.reshape(len(y), 1, -1)) ** 2).mean(2)
         err = (output - y.reshape(output.shape)) ** 2
         return err.flatten(1).mean(1) if err.ndim > 1 else err
 

@@ -7,7 +7,8 @@ scores the adaptation over many sampled tasks with a 95 % interval.
 """
 
 from ._evaluate import evaluate_adaptation
-from ._maml import AdaptedClassifier, AdaptedRegressor, MAMLClassifier, MAMLRegressor
+from ._adapted import AdaptedClassifier, AdaptedRegressor
+from ._maml import MAMLClassifier, MAMLRegressor
 
 __all__ = ["AdaptedClassifier", "AdaptedRegressor", "MAMLClassifier", "MAMLRegressor",
            "evaluate_adaptation"]

@@ -31,14 +31,15 @@ def _tasks(meta, X, y, groups, n_tasks, k_shot, n_query, n_way, rng):
                              "X, y (episodes are drawn from it), not a task family.")
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
         Xt, yt = task_family_sample(X, n_tasks, k_shot + (n_query or 100), generator)
-        Xt = Xt.numpy().astype(meta._np_dtype)
-        yt = yt.numpy().astype(meta._np_dtype)
+        dtype = meta._engine_config().np_dtype
+        Xt = Xt.numpy().astype(dtype)
+        yt = yt.numpy().astype(dtype)
         for Xi, yi in zip(Xt, yt):
             yield Xi[:k_shot], yi[:k_shot], Xi[k_shot:], yi[k_shot:]
         return
     if y is None:
         raise ValueError("evaluate_adaptation needs y with X (or a task family as X).")
-    Xv, _ = meta._validate_X(X, reset=False)
+    Xv, _ = meta._validate_input(X, reset=False)
     if classifier:
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
         check_consistent_length(Xv, y)

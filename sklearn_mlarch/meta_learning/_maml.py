@@ -15,70 +15,60 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone, is_classifier
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
                                       column_or_1d)
-from torch import nn
 from torch.func import functional_call
 
-from ..base import (_OPTIMIZERS, _DTYPES, BaseNeuralEstimator, _check_representable,
-                    _exclusive_fit, _restore_on_error, backbone_input_shape,
-                    check_backbone_input_shape, softmax)
+from .._composition import NeuralMetaEstimator
+from .._engine import build_net, continue_net
+from .._fitting import _exclusive_fit, _restore_on_error, check_unchanged
+from .._input import _check_representable
 from .._training import CrossEntropyObjective, SquaredErrorObjective
 from .._training.episodes import (EpisodeSampler, GroupSampler, TaskFamilySampler,
                                   task_family_sample)
 from .._training.meta import InnerLoop, MAMLModule
 from .._training.net import in_fixed_chunks
-from ..networks import CNNNetwork, MLPNetwork, RNNNetwork
-from ..networks.multitask import MultiTaskNetwork
+from ..networks import CNNNetwork
+from ._adapted import AdaptedClassifier, AdaptedRegressor
 
-_NETWORKS = {"mlp": MLPNetwork, "cnn": CNNNetwork, "rnn": RNNNetwork}
-# built-in architectures sized for few-shot learning: the MAML paper's
-# 40-40 MLP; convolutions without batch norm or dropout (refused in MAML)
-_DEFAULT_NETWORK_PARAMS = {
-    "mlp": dict(hidden_sizes=(40, 40)),
-    "cnn": dict(channels=(32, 32), hidden_sizes=(), batch_norm=False, dropout=0.0),
-    "rnn": dict(cell="gru", hidden_size=32),
+# settings of the wrapped estimator that MAML cannot use, with the reason
+_REFUSED = {
+    "batch_norm": ((False,), "batch normalisation would mix the rows of a task's support "
+                   "and query sets."),
+    "dropout": ((0.0, 0), "dropout would make the inner steps random."),
+    "early_stopping": ((False,), "meta-training runs n_meta_iter meta-iterations."),
+    "class_weight": ((None,), "episodes draw the same number of rows of every class."),
+    "freeze": ((None,), "every parameter is meta-learned."),
 }
-_APPLIED_ON_WARM_START = ("meta_lr", "weight_decay", "optimizer", "optimizer_kwargs",
-                          "n_meta_iter", "meta_batch_size", "verbose", "warm_start",
-                          "random_state", "init_from", "adapt_steps", "k_shot", "n_query")
 
 
-class _TrunkAndHead(nn.Module):
-    """A user module as trunk, with a linear head sized for the outputs."""
-
-    def __init__(self, trunk, n_outputs, input_shape):
-        super().__init__()
-        net = MultiTaskNetwork(trunk, [n_outputs], input_shape=input_shape)
-        self.trunk, self.head = net.trunk, net.heads[0]
-
-    def embed(self, x):
-        return self.trunk(x)
-
-    def forward(self, x):
-        return self.head(self.trunk(x))
-
-
-def build_maml_module(n_outputs, network, network_params, input_shape, loss, inner_lr,
-                      inner_steps, first_order, shared_head=False):
-    """The meta-learned network, built from the estimator's parameters, in its inner loop."""
+def build_maml_module(network, network_kwargs, n_outputs, loss, inner_lr, inner_steps,
+                      first_order, shared_head=False):
+    """The wrapped estimator's network, sized for the episodes, in its inner loop."""
     shared = n_outputs if shared_head else None
-    n_outputs = 1 if shared_head else n_outputs
-    if isinstance(network, nn.Module):
-        net = _TrunkAndHead(network, n_outputs, input_shape)
-    else:
-        kwargs = {**_DEFAULT_NETWORK_PARAMS[network], **network_params}
-        if network == "cnn":
-            kwargs["input_shape"] = input_shape
-            kwargs["channels_last"] = False  # no vmap rule for it
-        else:
-            kwargs["n_features"] = input_shape[-1]
-        net = _NETWORKS[network](n_outputs=n_outputs, **kwargs)
-    return MAMLModule(net, loss, inner_lr, inner_steps, first_order, shared)
+    kwargs = dict(network_kwargs, n_outputs=1 if shared_head else n_outputs)
+    if network is CNNNetwork:
+        kwargs["channels_last"] = False  # no vmap rule for it
+    return MAMLModule(network(**kwargs), loss, inner_lr, inner_steps, first_order, shared)
+
+
+class _YOnly:
+    """How MAML's ``y`` is validated with ``X`` (any label type, or numbers)."""
+
+    allow_missing = False
+
+    def __init__(self, multi_output, numeric):
+        self.multi_output, self.numeric = multi_output, numeric
+
+
+# fitted attributes of a training task (AdaptedClassifier / AdaptedRegressor)
+# that save_model stores besides its adapted parameters
+_TASK_STATE = ("classes_", "_y_ndim", "n_steps_", "n_features_in_")
 
 
 def _plain(value):
@@ -91,18 +81,19 @@ def _is_task_family(X):
 
 
 _MAML_PARAMS = """\
-    network : {'mlp', 'cnn', 'rnn'} or torch.nn.Module, default='mlp'
-        The network whose initialisation is meta-learned: the package's MLP
-        (``(n_features,)`` samples), CNN (``(C, L)`` or ``(C, H, W)``) or RNN
-        (``(T, F)``), or a torch module mapping a batch to features, to which
-        a linear head is added. Batch normalisation and dropout are refused:
-        they would mix tasks or make the inner steps random.
-    network_params : dict, default=None
-        Sizes of a built-in network, e.g. ``{'hidden_sizes': (40, 40)}`` (the
-        MLP default, as in the MAML paper), ``{'channels': (32, 32)}`` for
-        the CNN, ``{'cell': 'gru', 'hidden_size': 32}`` for the RNN.
-    input_shape : tuple of int, default=None
-        Shape of one sample; None takes an n-D ``X``'s own shape.
+    estimator : estimator object, default=None
+        The base estimator whose network initialisation is meta-learned and
+        which reads ``X``: ``FeedForward*``, ``CNN*``, ``RNN*`` or
+        ``TorchModule*``. None: ``%(default)s(hidden_sizes=(40, 40))``, the MAML
+        paper's network. MAML uses its network and input layout, and its
+        ``lr`` (the meta-learning rate), ``optimizer``, ``optimizer_kwargs``,
+        ``weight_decay`` (the meta-optimizer), ``warm_start``, ``device``,
+        ``dtype``, ``verbose``, ``callbacks`` (an epoch is 100
+        meta-iterations) and ``init_from``; ``max_epochs``, ``batch_size``
+        and ``lr_schedule`` are not used (``n_meta_iter``,
+        ``meta_batch_size``). Batch normalisation, dropout, early stopping,
+        ``class_weight`` and ``freeze`` are refused: they would mix tasks,
+        make the inner steps random, or change what is meta-learned.
     first_order : bool, default=False
         False: MAML, differentiating through the inner loop (second order).
         True: first-order MAML (FOMAML), treating inner gradients as
@@ -120,35 +111,14 @@ _MAML_PARAMS = """\
         Query rows per task (per class for the classifier) that the adapted
         network is scored on in meta-training; capped at what the smallest
         task (class) leaves after its support rows.
-    meta_lr : float, default=1e-3
-        Learning rate of the meta-optimizer.
     meta_batch_size : int, default=%(meta_batch_size)s
         Tasks per meta-iteration.
     n_meta_iter : int, default=%(n_meta_iter)s
         Meta-iterations trained by ``fit`` (with ``warm_start``, this many more).
         The history has one row per 100 meta-iterations.
-    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'} or torch optimizer class, \
-default='adam'
-        Meta-optimizer.
-    optimizer_kwargs : dict, default=None
-        Extra meta-optimizer arguments.
-    weight_decay : float, default=0.0
-        L2 penalty of the meta-optimizer.
-    warm_start : bool, default=False
-        When True, ``fit`` continues meta-training from the current state; the
-        tasks drawn are the same as in one longer fit.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation and task sampling.
-    device : {'cpu', 'cuda', 'auto'} or torch.device, default='cpu'
-    dtype : {'float32', 'float64'}, default='float32'
-    verbose : int, default=0
-        When > 0, print a table row every 100 meta-iterations: the meta-iterations
-        done (``meta_iter``), the meta-loss and the time taken.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (an epoch is 100 meta-iterations).
-    init_from : fitted estimator or path, default=None
-        Start meta-training from the trunk of a fitted estimator of this
-        package (the same architecture), as in transfer learning."""
+        Seeds initialisation and task sampling; None uses the wrapped
+        estimator's ``random_state``."""
 
 _MAML_ATTRIBUTES = """\
     n_features_in_ : int
@@ -163,72 +133,64 @@ _MAML_ATTRIBUTES = """\
         Engine epochs (of up to 100 meta-iterations) trained in total."""
 
 
-class _BaseMAML(BaseNeuralEstimator):
+class _BaseMAML(NeuralMetaEstimator):
     _continuations = {"n_meta_iter": "resume"}  # warm start: n_meta_iter more
+    _warm_start_param = "estimator__warm_start"  # warm_start is the wrapped estimator's
     _parameter_constraints = {
-        "network": [StrOptions(set(_NETWORKS)), nn.Module],
-        "network_params": [None, dict],
-        "input_shape": [None, tuple, list],
+        "estimator": [None, HasMethods(["fit", "get_params"])],
         "first_order": ["boolean"],
         "inner_lr": [Interval(Real, 0, None, closed="neither")],
         "inner_steps": [Interval(Integral, 1, None, closed="left")],
         "adapt_steps": [None, Interval(Integral, 1, None, closed="left")],
         "k_shot": [Interval(Integral, 1, None, closed="left")],
         "n_query": [Interval(Integral, 1, None, closed="left")],
-        "meta_lr": [Interval(Real, 0, None, closed="neither")],
         "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_meta_iter": [Interval(Integral, 1, None, closed="left")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
-        "optimizer_kwargs": [None, dict],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "warm_start": ["boolean"],
         "random_state": ["random_state"],
-        "device": [StrOptions({"cpu", "cuda", "auto"}), torch.device],
-        "dtype": [StrOptions(set(_DTYPES))],
-        "verbose": ["verbose"],
-        "callbacks": [None, list],
-        "init_from": "no_validation",
     }
-    _network_class = staticmethod(build_maml_module)
-    _applied_on_warm_start = _APPLIED_ON_WARM_START
-    _network_hint = ("Check network_params, or that the network module takes samples of "
-                     "input_shape.")
-    _divergence_advice = ("meta_lr", "a smaller inner_lr, ")
+    _refused = _REFUSED
+    _applied_on_warm_start = NeuralMetaEstimator._applied_on_warm_start | {
+        "n_meta_iter", "meta_batch_size", "adapt_steps", "k_shot", "n_query"}
+    _network_hint = "Check that the wrapped estimator's network takes samples of input_shape."
 
-    # ---------------------------------------------------------------- network
-    def _engine_settings(self):
-        return self.meta_lr, 1, self.meta_batch_size  # epochs: set per fit by the sampler
+    @classmethod
+    def _default_estimator(cls):
+        from ..neural_network import FeedForwardClassifier, FeedForwardRegressor
 
-    def _network_kwargs(self):
-        params = dict(self.network_params or {})
-        reserved = {"input_shape", "n_outputs", "n_features"} & set(params)
-        if reserved:
-            raise ValueError(f"network_params cannot set {sorted(reserved)}: the estimator "
-                             "sets them from the data (pass input_shape to the estimator).")
-        return dict(network=self.network, network_params=params,
-                    input_shape=self.input_shape_, loss=self._loss, inner_lr=self.inner_lr,
-                    inner_steps=self.inner_steps, first_order=self.first_order,
-                    **self._head_kwargs())
+        kind = FeedForwardClassifier if cls._wraps == "classifier" else FeedForwardRegressor
+        return kind(hidden_sizes=(40, 40))
+
+    def _config_overrides(self):
+        return dict(batch_size=self.meta_batch_size, lr_schedule="constant", max_epochs=1,
+                    divergence_advice=("estimator__lr", "a smaller inner_lr, "))
+
+    def _new_net(self, config, n_outputs, init_hook=None):
+        module, kwargs = self._network()
+        kwargs = dict(kwargs)
+        kwargs.pop("n_outputs", None)
+        maml_kwargs = dict(network=module, network_kwargs=kwargs, n_outputs=n_outputs,
+                           loss=self._loss, inner_lr=self.inner_lr,
+                           inner_steps=self.inner_steps, first_order=self.first_order,
+                           **self._head_kwargs())
+        hook = init_hook  # applied to the whole inner-loop module (load_model)
+        if hook is None and config.init_from is not None:
+            from .._transfer import LoadWeights, source_state
+
+            hook = _OnNetwork(LoadWeights(*source_state(config.init_from)))
+        return build_net(config, build_maml_module, maml_kwargs, self._objective(),
+                         seed=self._seed_, init_hook=hook, owner=type(self).__name__,
+                         network_hint=self._network_hint)
 
     def _head_kwargs(self):
         return {}
 
-    def _default_input_shape(self, n_features):
-        return backbone_input_shape(self.network, n_features) or (n_features,)
-
-    def _check_input_shape(self, shape):
-        check_backbone_input_shape(self.network, shape, "network")
-
-    def _init_hook(self):
-        hook = super()._init_hook()
-        if hook is None:
-            return None
-        return _OnNetwork(hook)
+    partial_fit = available_if(lambda self: False)(NeuralMetaEstimator.partial_fit)
 
     # ---------------------------------------------------------------- fitting
     def _meta_train(self, X, y, groups):
+        config = self._engine_config()
         with _exclusive_fit(self), _restore_on_error(self):
-            continuing = self.warm_start and hasattr(self, "net_")
+            continuing = config.warm_start and hasattr(self, "net_")
             family = _is_task_family(X)
             if family:
                 if y is not None or groups is not None:
@@ -239,15 +201,18 @@ class _BaseMAML(BaseNeuralEstimator):
                 if hasattr(self, "_code_names"):  # the tasks are the family's, not groups
                     self.n_tasks_ = None
             else:
-                X, y_given = self._validate_X(X, y, reset=not continuing)
+                X, y_given = self._validate_input(X, y, reset=not continuing,
+                                                  targets=_YOnly(self._multi_output_y,
+                                                                 self._y_numeric))
                 y = self._prepare_targets(y_given, reset=not continuing)
                 data = (X, y_given)
             if not continuing:
-                self._seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-                net = self._new_net(self._n_outputs)
+                self._seed_ = int(check_random_state(config.random_state).randint(2**31 - 1))
+                net = self._new_net(config, self._n_outputs)
                 self._setup_signature_ = self._setup_signature()
             else:
-                net = self._continued_net()
+                check_unchanged(self._setup_signature_, self._setup_signature())
+                net = continue_net(self.net_, config)
             start = self.n_meta_iter_ if continuing else 0
             sampler = (TaskFamilySampler(X, self.k_shot, self.n_query, net.dtype,
                                          start=start, n_iterations=self.n_meta_iter)
@@ -264,8 +229,10 @@ class _BaseMAML(BaseNeuralEstimator):
         X, y = task_family_sample(family, 1, 2, torch.Generator().manual_seed(0))
         shape, n_outputs = tuple(X.shape[2:]), int(y.shape[-1])
         if reset:
-            self.input_shape_ = self._resolve_input_shape(int(np.prod(shape)), shape)
-            self.n_features_in_ = int(np.prod(shape))
+            self.estimator_ = clone(self._base())
+            self.estimator_.input_shape_ = self.estimator_._resolve_input_shape(
+                int(np.prod(shape)), shape)
+            self.n_features_in_ = self.estimator_.n_features_in_ = int(np.prod(shape))
             self._y_ndim = 2
             self._n_outputs = n_outputs
         elif shape != tuple(self.input_shape_) or n_outputs != self._n_outputs:
@@ -318,6 +285,58 @@ class _BaseMAML(BaseNeuralEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+    # ------------------------------------------------------------ persistence
+    def _get_fitted_state(self):
+        """Fitted attributes for :func:`~sklearn_mlarch.save_model`.
+
+        MAML has no target handler; its training task (the network adapted
+        to the training data, which ``predict`` uses) is stored as plain
+        arrays: the adapted parameters and the task's fitted attributes.
+        """
+        from ..persistence import default_fitted_state
+
+        state = default_fitted_state(self)
+        if "estimator_" in state:  # the wrapped estimator that reads X
+            state["estimator_"] = default_fitted_state(self.estimator_)
+        task = state.get("training_task_")
+        if task is not None:
+            state["training_task_"] = dict(
+                {name: getattr(task, name) for name in _TASK_STATE if hasattr(task, name)},
+                steps=task.steps,
+                params_={k: v.detach().cpu().numpy() for k, v in task.params_.items()})
+        return state
+
+    def _restore_fitted_state(self, fitted, weights):
+        """Rebuild the fitted meta-learner from :meth:`_get_fitted_state` and the weights."""
+        from ..persistence import weights_loader
+
+        fitted = dict(fitted)
+        reader = fitted.pop("estimator_", None)
+        task = fitted.pop("training_task_", None)
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        if reader is not None:
+            self.estimator_ = clone(self._base())
+            for name, value in reader.items():
+                setattr(self.estimator_, name, value)
+        if not hasattr(self, "_n_outputs"):
+            raise ValueError("config.json lacks the fitted attribute '_n_outputs', so the "
+                             "network cannot be rebuilt: save the model again with save_model.")
+        self.net_ = self._new_net(self._engine_config(), self._n_outputs,
+                                  init_hook=weights_loader(weights))
+        self._setup_signature_ = self._setup_signature()
+        self.training_task_ = None
+        if task is not None:
+            adapted = (AdaptedClassifier if is_classifier(self) else AdaptedRegressor)(
+                self, steps=task.get("steps"))
+            adapted.meta_ = copy.copy(self)  # as fit's snapshot: fitted state by reference
+            adapted.params_ = {k: torch.as_tensor(v, device=self.net_.device)
+                               for k, v in task["params_"].items()}
+            for name in _TASK_STATE:
+                if name in task:
+                    setattr(adapted, name, task[name])
+            self.training_task_ = adapted
 
 
 def _check_training_task(estimator):
@@ -390,7 +409,7 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
     >>> model = maml.adapt(X, y)
     >>> model.predict(X).shape
     (10,)
-    """ % dict(params=_MAML_PARAMS % dict(inner_lr=0.01, k_shot=10, n_query=10,
+    """ % dict(params=_MAML_PARAMS % dict(default="FeedForwardRegressor", inner_lr=0.01, k_shot=10, n_query=10,
                                          meta_batch_size=25, n_meta_iter=1000),
                attributes=_MAML_ATTRIBUTES)
 
@@ -398,27 +417,29 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
     _multi_output_y = True
     _y_numeric = True
 
-    def __init__(self, network="mlp", *, network_params=None, input_shape=None,
-                 first_order=False, inner_lr=0.01, inner_steps=1, adapt_steps=None, k_shot=10,
-                 n_query=10, meta_lr=1e-3, meta_batch_size=25, n_meta_iter=1000,
-                 optimizer="adam", optimizer_kwargs=None, weight_decay=0.0, warm_start=False,
-                 random_state=None, device="cpu", dtype="float32", verbose=0, callbacks=None,
-                 init_from=None):
+    _wraps = "regressor"
+
+    def __init__(self, estimator=None, *, first_order=False, inner_lr=0.01, inner_steps=1,
+                 adapt_steps=None, k_shot=10, n_query=10, meta_batch_size=25,
+                 n_meta_iter=1000, random_state=None):
         self._store_params(locals())
+
+    _test_params = dict(n_meta_iter=40, k_shot=5, n_query=5, meta_batch_size=4)
 
     def _objective(self):
         return SquaredErrorObjective()
 
     def _prepare_targets(self, y, reset):
         y = np.asarray(y, dtype=np.float64)
-        _check_representable(y, self._np_dtype, "y")
+        dtype = self._engine_config().np_dtype
+        _check_representable(y, dtype, "y")
         if reset:
             self._y_ndim = y.ndim
             self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
         elif (1 if y.ndim == 1 else y.shape[1]) != self._n_outputs:
             raise ValueError(f"y has {1 if y.ndim == 1 else y.shape[1]} outputs but the "
                              f"estimator was fitted with {self._n_outputs}.")
-        return y.reshape(len(y), -1).astype(self._np_dtype)
+        return y.reshape(len(y), -1).astype(dtype)
 
     def _sampler(self, X, y, groups, start):
         k_shot = self.k_shot
@@ -429,7 +450,12 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
             groups = column_or_1d(check_array(groups, ensure_2d=False, dtype=None,
                                               input_name="groups"), warn=True)
             check_consistent_length(X, groups)
-            self._code_names, codes = np.unique(groups, return_inverse=True)
+            try:
+                self._code_names, codes = np.unique(groups, return_inverse=True)
+            except TypeError as exc:  # None, or labels of types that do not compare
+                raise ValueError(
+                    "groups must hold one task label per row, of one comparable type (ints "
+                    f"or strings), without None: {exc}. Pass groups=None for one task.") from exc
         n_query = self._support_counts(codes, len(self._code_names), "group", k_shot)
         self.n_tasks_ = len(self._code_names)
         return GroupSampler(X, y, codes, len(self._code_names), k_shot, n_query,
@@ -555,7 +581,7 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
     >>> model = maml.fit(X_train, y_train).adapt(X_new[:30], y_new[:30])
     >>> model.classes_.tolist()
     [7, 8, 9]
-    """ % dict(params=_MAML_PARAMS % dict(inner_lr=0.4, k_shot=5, n_query=5,
+    """ % dict(params=_MAML_PARAMS % dict(default="FeedForwardClassifier", inner_lr=0.4, k_shot=5, n_query=5,
                                          meta_batch_size=16, n_meta_iter=1000),
                attributes=_MAML_ATTRIBUTES)
 
@@ -568,14 +594,12 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
     _multi_output_y = False
     _y_numeric = False
 
-    def __init__(self, network="mlp", *, n_way=None, shared_head=True, network_params=None,
-                 input_shape=None,
-                 first_order=False, inner_lr=0.4, inner_steps=1, adapt_steps=None, k_shot=5,
-                 n_query=5, meta_lr=1e-3, meta_batch_size=16, n_meta_iter=1000,
-                 optimizer="adam", optimizer_kwargs=None, weight_decay=0.0, warm_start=False,
-                 random_state=None, device="cpu", dtype="float32", verbose=0, callbacks=None,
-                 init_from=None):
+    def __init__(self, estimator=None, *, n_way=None, shared_head=True, first_order=False,
+                 inner_lr=0.4, inner_steps=1, adapt_steps=None, k_shot=5, n_query=5,
+                 meta_batch_size=16, n_meta_iter=1000, random_state=None):
         self._store_params(locals())
+
+    _test_params = dict(n_meta_iter=40, k_shot=2, n_query=2, meta_batch_size=4)
 
     def _objective(self):
         return CrossEntropyObjective()
@@ -685,185 +709,3 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
         return _check_training_task(self).predict(X)
 
 
-# ---------------------------------------------------------------- adapted models
-class _BaseAdapted(BaseEstimator):
-    """A meta-learned network adapted to one task; ``fit`` adapts, from the meta-learner.
-
-    ``fit`` takes a snapshot of the meta-learner (``meta_``): refitting or
-    changing the meta-learner afterwards leaves the adapted model as it was.
-    Cloning keeps the fitted meta-learner (as a shallow copy, so a search
-    that sets ``meta_estimator__inner_lr`` or ``meta_estimator__adapt_steps``
-    on a clone leaves yours unchanged), so the adapted model can be
-    cross-validated and searched: each fold adapts from the same
-    initialisation.
-    """
-
-    def __init__(self, meta_estimator, *, steps=None):
-        self.meta_estimator = meta_estimator
-        self.steps = steps
-
-    def __sklearn_clone__(self):
-        return type(self)(copy.copy(self.meta_estimator), steps=self.steps)
-
-    def _validate(self, meta, X, y=None):
-        check_is_fitted(meta)
-        X, _ = meta._validate_X(X, reset=False)
-        if y is None:
-            return X, None
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
-                        ensure_all_finite=not hasattr(meta, "classes_"))
-        check_consistent_length(X, y)
-        return X, y
-
-    def _fit_params(self, X, y):
-        steps = self.steps
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, Integral)
-                                  or steps < 0):
-            raise ValueError(f"steps must be a non-negative int, got {steps!r}.")
-        steps = self.meta_._adapt_steps() if steps is None else steps
-        self.params_ = self.meta_._adapted_params(X, y, steps)
-        if not all(torch.isfinite(p).all() for p in self.params_.values()):
-            raise ValueError(
-                f"Adaptation diverged: the parameters are not finite after {steps} steps "
-                f"with inner_lr={self.meta_.inner_lr:g}. Use fewer steps or a smaller "
-                "inner_lr (meta_estimator.set_params(inner_lr=...)), or scale the targets.")
-        self.n_features_in_ = self.meta_.n_features_in_
-        self.n_steps_ = steps
-
-    def _snapshot(self):
-        check_is_fitted(self.meta_estimator)
-        self.meta_ = copy.copy(self.meta_estimator)  # fitted state by reference, read only
-        return self.meta_
-
-    def _output(self, X):
-        check_is_fitted(self)
-        X, _ = self._validate(self.meta_, X)
-        return self.meta_._network_output(self.params_, X)
-
-
-class AdaptedRegressor(RegressorMixin, _BaseAdapted):
-    """A regressor adapted to one task by :meth:`MAMLRegressor.adapt`.
-
-    Parameters
-    ----------
-    meta_estimator : MAMLRegressor
-        Fitted meta-learner to adapt from.
-    steps : int, default=None
-        Gradient steps on the support set; None takes the meta-learner's
-        ``adapt_steps``.
-
-    Attributes
-    ----------
-    params_ : dict of str to tensor
-        The adapted parameters (no autograd graph).
-    n_steps_ : int
-        Gradient steps taken.
-    """
-
-    def fit(self, X, y):
-        """Adapt to the task's support set ``(X, y)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_support, n_features) or (n_support, *input_shape)
-        y : array-like of shape (n_support,) or (n_support, n_outputs)
-
-        Returns
-        -------
-        self : object
-        """
-        meta = self._snapshot()
-        X, y = self._validate(meta, X, y)
-        self._y_ndim = np.ndim(y)
-        y = meta._prepare_targets(y, reset=False)
-        self._fit_params(X, y)
-        return self
-
-    def predict(self, X):
-        """Predictions of the adapted network.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        out = self._output(X)
-        return out.ravel() if self._y_ndim == 1 else out
-
-
-class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
-    """A classifier adapted to new classes by :meth:`MAMLClassifier.adapt`.
-
-    Parameters
-    ----------
-    meta_estimator : MAMLClassifier
-        Fitted meta-learner to adapt from.
-    steps : int, default=None
-        Gradient steps on the support set; None takes the meta-learner's
-        ``adapt_steps``.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Labels of the support set, in sorted order; class ``i`` uses the
-        network's output ``i``.
-    params_ : dict of str to tensor
-        The adapted parameters (no autograd graph).
-    n_steps_ : int
-        Gradient steps taken.
-    """
-
-    def fit(self, X, y):
-        """Adapt to the support set ``(X, y)``: a few labelled rows of each class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_support, n_features) or (n_support, *input_shape)
-        y : array-like of shape (n_support,)
-
-        Returns
-        -------
-        self : object
-        """
-        meta = self._snapshot()
-        X, y = self._validate(meta, X, y)
-        check_classification_targets(y)
-        self.classes_ = np.unique(y)
-        n_way = meta.n_way_
-        if len(self.classes_) > n_way:
-            raise ValueError(f"The support set has {len(self.classes_)} classes, but the "
-                             f"meta-learner was trained on {n_way}-way episodes: adapt to at "
-                             f"most {n_way} classes, or meta-train with n_way="
-                             f"{len(self.classes_)}.")
-        codes = np.searchsorted(self.classes_, y).astype(np.int64)
-        self._fit_params(X, codes)
-        return self
-
-    def predict_proba(self, X):
-        """Probabilities of the support set's classes.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        return softmax(self._output(X)[:, :len(self.classes_)], axis=1)
-
-    def predict(self, X):
-        """Most probable class of each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection._validation import _insert_error_scores
 
-from ._continuation import supports_partial_fit
+from ._continuation import supports_partial_fit, warm_start_key
 from ._engines import FoldFit
 
 #: the columns of cv_results_ a search adds to those of RandomizedSearchCV
@@ -126,8 +126,7 @@ class Trainer:
         self.metric, self.classes = metric, classes
         self.mode = search.continuation_
         self.resource = search.resource
-        self.warm_key = (self.resource.rsplit("__", 1)[0] + "__warm_start"
-                         if "__" in self.resource else "warm_start")
+        self.warm_key = warm_start_key(base, self.resource)
         self.default_warm = base.get_params().get(self.warm_key)
 
     @property

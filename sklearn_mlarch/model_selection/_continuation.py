@@ -93,6 +93,15 @@ def declared_continuation(estimator, resource):
     return "refit"
 
 
+def warm_start_key(estimator, resource):
+    """The parameter that turns warm starts on for ``resource``: the resource's
+    owner's ``warm_start``, or the one it declares (``_warm_start_param``: MAML's
+    is its wrapped estimator's, ``estimator__warm_start``)."""
+    owner, _ = _owner(estimator, resource)
+    prefix = resource.rsplit("__", 1)[0] + "__" if "__" in resource else ""
+    return prefix + getattr(owner, "_warm_start_param", "warm_start")
+
+
 def check_continuation(estimator, resource, continuation):
     """The mode to use: ``continuation`` itself, or the declared one for ``'auto'``.
 
@@ -101,7 +110,8 @@ def check_continuation(estimator, resource, continuation):
     if continuation == "auto":
         return declared_continuation(estimator, resource)
     owner, name = _owner(estimator, resource)
-    if continuation in ("resume", "grow") and "warm_start" not in owner.get_params():
+    if (continuation in ("resume", "grow")
+            and warm_start_key(estimator, resource) not in estimator.get_params()):
         raise ValueError(f"continuation={continuation!r} needs a warm_start parameter, which "
                          f"{type(owner).__name__} does not have. Use continuation='refit'.")
     if continuation == "partial_fit" and (owner is not estimator

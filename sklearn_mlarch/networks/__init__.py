@@ -12,9 +12,12 @@ transferred between estimators.
 from .blocks import MLPNetwork
 from .cnn import CNNNetwork
 from .cnn_ensemble import CNNEnsembleNetwork
+from .ensemble import MemberEnsemble, StackedEnsemble, ensemble_network
+from .module import ModuleNetwork
 from .multitask import MultiTaskNetwork
 from .random import Dropout, use_generator
 from .rnn import RNNNetwork
 
-__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "MLPNetwork", "MultiTaskNetwork",
-           "RNNNetwork", "use_generator"]
+__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "MLPNetwork", "MemberEnsemble",
+           "ModuleNetwork", "MultiTaskNetwork", "RNNNetwork", "StackedEnsemble",
+           "ensemble_network", "use_generator"]

@@ -1,11 +1,9 @@
 """A shared trunk with one linear head per task."""
 
-import copy
-
-import torch
 from torch import nn
 
 from .cnn import channels_last
+from .module import ModuleNetwork
 
 
 class MultiTaskNetwork(nn.Module):
@@ -14,8 +12,9 @@ class MultiTaskNetwork(nn.Module):
     Parameters
     ----------
     backbone : network class or torch module
-        A class of this package (:class:`CNNNetwork`, :class:`RNNNetwork`,
-        :class:`MLPNetwork`), built with ``n_outputs=1`` and
+        A network class with a ``trunk`` and ``out_features`` (those of this
+        package: :class:`CNNNetwork`, :class:`RNNNetwork`, :class:`MLPNetwork`,
+        :class:`ModuleNetwork`), built with ``n_outputs=1`` and
         ``**backbone_kwargs``, whose ``trunk`` is kept (its head dropped); or
         a torch module mapping a batch to ``(batch, features)``, used (as a
         copy) as the trunk.
@@ -40,13 +39,11 @@ class MultiTaskNetwork(nn.Module):
     def __init__(self, backbone, n_outputs, input_shape=None, **backbone_kwargs):
         super().__init__()
         if isinstance(backbone, nn.Module):
-            self.trunk = copy.deepcopy(backbone)
-            width = _output_width(self.trunk, input_shape)
-        else:
-            if "input_shape" in _init_args(backbone):
-                backbone_kwargs["input_shape"] = input_shape
-            net = backbone(n_outputs=1, **backbone_kwargs)
-            self.trunk, width = net.trunk, net.out_features
+            backbone, backbone_kwargs = ModuleNetwork, {"module": backbone}
+        if "input_shape" in _init_args(backbone):
+            backbone_kwargs["input_shape"] = input_shape
+        net = backbone(n_outputs=1, **backbone_kwargs)
+        self.trunk, width = net.trunk, net.out_features
         self.out_features = width
         self.heads = nn.ModuleList(nn.Linear(width, int(k)) for k in n_outputs)
 
@@ -63,20 +60,3 @@ def _init_args(cls):
     import inspect
 
     return inspect.signature(cls).parameters
-
-
-def _output_width(trunk, input_shape):
-    if input_shape is None:
-        raise ValueError("A torch module as trunk needs input_shape to size the heads.")
-    was_training = trunk.training
-    trunk.eval()
-    with torch.no_grad():
-        out = trunk(torch.zeros(2, *input_shape))
-    trunk.train(was_training)
-    if not isinstance(out, torch.Tensor) or out.ndim != 2:
-        raise ValueError(
-            "The trunk module must map a batch to a 2-D tensor (batch, features); it "
-            f"returned {type(out).__name__}"
-            + (f" of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else "")
-            + ". End it with torch.nn.Flatten() or a pooling layer.")
-    return int(out.shape[1])

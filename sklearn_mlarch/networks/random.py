@@ -60,7 +60,7 @@ class Dropout(nn.Dropout):
         # uniform >= p keeps a value with probability 1 - p; on the CPU this is
         # about twice as fast as bernoulli_, torch's own dropout mask
         mask = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return x * mask.ge_(self.p).div_(1 - self.p)
+        return x * mask.ge(self.p).to(x.dtype).div_(1 - self.p)
 
 
 def uses_global_rng(module):

@@ -1,4 +1,4 @@
-"""Recurrent network (LSTM, GRU or plain RNN) for sequences ``(T, F)``."""
+"""Recurrent network (LSTM, GRU or plain RNN) for sequences ``(T, F)`` or ``(C, L)``."""
 
 from collections import OrderedDict
 
@@ -9,6 +9,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from .blocks import dense_blocks, positive_ints
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+_LAYOUTS = ("NTF", "NCL")
 
 
 class _LastHidden(nn.Module):
@@ -16,17 +17,22 @@ class _LastHidden(nn.Module):
 
     Time steps whose features are all NaN are padding: they must come after
     the real steps. Such batches are packed, so padding never reaches the
-    recurrent cell and cannot change the result.
+    recurrent cell and cannot change the result. ``layout='NCL'`` batches,
+    ``(N, C, L)``, are transposed to the cell's ``(N, T, F)`` first.
     """
 
-    def __init__(self, cell, n_features, hidden_size, num_layers, bidirectional, dropout):
+    def __init__(self, cell, n_features, hidden_size, num_layers, bidirectional, dropout,
+                 layout="NTF"):
         super().__init__()
+        self.layout = layout
         self.rnn = _CELLS[cell](
             n_features, hidden_size, num_layers=num_layers, batch_first=True,
             bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
         self.out_features = hidden_size * (2 if bidirectional else 1)
 
     def forward(self, x):
+        if getattr(self, "layout", "NTF") == "NCL":  # modules pickled before it: NTF
+            x = x.transpose(1, 2)
         padded = torch.isnan(x).all(dim=-1)
         if padded.any():
             lengths = (~padded).sum(dim=1).cpu()
@@ -49,7 +55,7 @@ class RNNNetwork(nn.Module):
     Parameters
     ----------
     n_features : int
-        Features per time step ``F``.
+        Features per time step ``F`` (channels ``C``).
     n_outputs : int
         Size of the output (logits or regression targets).
     cell : {'lstm', 'gru', 'rnn'}, default='lstm'
@@ -64,6 +70,10 @@ class RNNNetwork(nn.Module):
         Dropout between recurrent layers and after each hidden dense layer.
     hidden_sizes : sequence of int, default=()
         Dense layers between the final hidden state and the head.
+    layout : {'NTF', 'NCL'}, default='NTF'
+        Axes of an input batch: ``(N, T, F)`` (batch, time steps, features),
+        or ``(N, C, L)`` (batch, channels, length), the layout of the
+        estimators and of :class:`CNNNetwork`, transposed inside.
 
     Examples
     --------
@@ -73,26 +83,30 @@ class RNNNetwork(nn.Module):
     torch.Size([4, 2])
     >>> [name for name, _ in net.named_children()]
     ['trunk', 'head']
+    >>> RNNNetwork(n_features=3, n_outputs=2, layout="NCL")(torch.zeros(4, 3, 10)).shape
+    torch.Size([4, 2])
     """
 
     def __init__(self, n_features, n_outputs, cell="lstm", hidden_size=64, num_layers=1,
-                 bidirectional=False, dropout=0.0, hidden_sizes=()):
+                 bidirectional=False, dropout=0.0, hidden_sizes=(), layout="NTF"):
         super().__init__()
         if cell not in _CELLS:
             raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        if layout not in _LAYOUTS:
+            raise ValueError(f"layout must be one of {list(_LAYOUTS)}, got {layout!r}")
         n_features, hidden_size, num_layers = (
             positive_ints(v, name)[0] for v, name in [(n_features, "n_features"),
                                                      (hidden_size, "hidden_size"),
                                                      (num_layers, "num_layers")])
         recurrent = _LastHidden(cell, n_features, hidden_size, num_layers,
-                                bidirectional, dropout)
+                                bidirectional, dropout, layout)
         dense, width = dense_blocks(recurrent.out_features, hidden_sizes, dropout)
         self.trunk = nn.Sequential(OrderedDict([("rnn", recurrent)] + dense))
         self.out_features = width
         self.head = nn.Linear(width, n_outputs)
 
     def embed(self, x):
-        """Penultimate-layer features of a batch ``x`` of shape ``(N, T, F)``."""
+        """Penultimate-layer features of a batch ``x``, ``(N, T, F)`` or ``(N, C, L)``."""
         return self.trunk(x)
 
     def forward(self, x):

@@ -5,19 +5,25 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_X_y
 
-from ..base import (BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin,
-                    _check_representable)
+from ._base import NeuralClassifierMixin, NeuralEstimator, NeuralRegressorMixin
 from ..networks import CNNNetwork
 from ..networks.cnn import GLOBAL_POOLS, conv_plan, resolve_architecture
 from ._docs import fill_doc
-from ._rnn import _pad_ragged
+from ._layout import (array_layout, check_layout, check_series, from_frame, pad_series,
+                      series_list, validate_longer)
 
 _CNN_PARAMS = """\
     input_shape : tuple of int, default=None
         Shape of one sample, ``(C, L)`` or ``(C, H, W)``. ``None`` takes the
         shape of an n-D ``X``, or treats a flat row as a one-channel signal.
+        Signals are channels first, ``(n, C, L)`` as aeon/sktime's
+        ``numpy3D``, the layout of :class:`RNNClassifier` too. Time-first
+        data ``(n, L, C)`` (Keras, tslearn) is given as
+        ``X.transpose(0, 2, 1)``: fitting on signals with more channels than
+        steps is refused unless ``input_shape`` is set. sktime and aeon
+        DataFrames (``nested_univ``, ``pd-multiindex``) are read as
+        ``(n, C, L)``, or as a list of ``(C, L_i)`` when lengths differ.
     channels : tuple of int, default=None
         Output channels of each convolution block. None: (32, 64) for
         images, (64, 128, 64) for signals.
@@ -57,39 +63,13 @@ _CNN_PARAMS = """\
     prediction, and ``predict`` takes series of any length."""
 
 
-def _series_list(X, always=False):
-    """X as a list of ``(C, L_i)`` arrays when it is a list of signals.
-
-    2-D elements are ``(C, L_i)`` signals of any lengths; 1-D elements are
-    one-channel signals when their lengths differ (equal-length 1-D rows are
-    scikit-learn's flat rows), or always once the estimator was fitted on
-    series of different lengths (``always``). None for anything else.
-    """
-    if not isinstance(X, (list, tuple)) or not X:
-        return None
-    dims = {np.ndim(s) for s in X}
-    if dims == {1, 2}:
-        raise ValueError("X mixes 1-D and 2-D series. Give every series as a (C, L_i) "
-                         "array, or every one as a 1-D array for one channel.")
-    if dims == {2} or (dims == {1} and (always or len({len(s) for s in X}) > 1)):
-        return [np.asarray(s).reshape(1, -1) if np.ndim(s) == 1 else np.asarray(s)
-                for s in X]
-    return None
-
-
-def _pad_series(series, length):
-    """``(n, C, length)`` with NaN after each series' end (the RNN's padding of
-    ``(T_i, F)`` sequences, on the transposed series)."""
-    return _pad_ragged([s.T for s in series], length).transpose(0, 2, 1)
-
-
 def _tuple(value):
     return None if value is None else tuple(value)
 
 
-class _BaseCNN(BaseNeuralEstimator):
+class _BaseCNN(NeuralEstimator):
     _parameter_constraints = {
-        **BaseNeuralEstimator._parameter_constraints,
+        **NeuralEstimator._parameter_constraints,
         "channels": [None, tuple, list],
         "kernel_size": [None, Interval(Integral, 1, None, closed="left"), tuple, list],
         "pool_size": [None, Interval(Integral, 1, None, closed="left"), tuple, list],
@@ -99,6 +79,12 @@ class _BaseCNN(BaseNeuralEstimator):
         "global_pool": [None, StrOptions(set(GLOBAL_POOLS))],
     }
     _network_class = CNNNetwork
+
+    @classmethod
+    def _get_test_params(cls):
+        """A small, fast configuration for the test suite and the compatibility checks."""
+        return dict(channels=(8,), hidden_sizes=(16,), max_epochs=30, lr=1e-2, batch_size=32,
+                    dropout=0.0)
     # whether the network reads series of different lengths (CNNNetwork's
     # masking; the vectorised ensemble has none)
     _reads_variable_length = True
@@ -118,24 +104,10 @@ class _BaseCNN(BaseNeuralEstimator):
         return kwargs
 
     # ------------------------------------------- series of different lengths
-    def _check_series(self, series):
+    def _check_series(self, series, reset):
         """Check a list of ``(C, L_i)`` series; returns it with float values."""
-        channels = sorted({s.shape[0] for s in series})
-        if len(channels) > 1:
-            raise ValueError(f"X holds series with {channels} channels; every series needs "
-                             "the same number of channels C (each array is (C, L_i)).")
-        if min(s.shape[1] for s in series) == 0:
-            raise ValueError("X contains a series of length 0.")
-        if any(np.iscomplexobj(s) for s in series):
-            raise ValueError("X's series hold complex numbers, which the network cannot "
-                             "read. Pass their real part, or their magnitude, explicitly.")
-        try:
-            series = [np.asarray(s, dtype=np.float64) for s in series]
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"X's series must hold numbers: {exc}") from exc
-        if not all(np.isfinite(s).all() for s in series):
-            raise ValueError("Input X contains NaN or infinity. Impute missing values in "
-                             "the series first; a shorter series needs no padding.")
+        series = check_series(series)
+        check_layout(self, series[0].shape[0], max(s.shape[1] for s in series), reset)
         return series
 
     def _min_series_length(self, channels, length):
@@ -151,10 +123,7 @@ class _BaseCNN(BaseNeuralEstimator):
     def _padded_series(self, series, reset):
         """Checked series NaN-padded to one array ``(n, C, L)``, L at least the
         fitted length (longer series than any seen in fit keep their length)."""
-        series = self._check_series(series)
-        if not reset and series[0].shape[0] != self.input_shape_[0]:
-            raise ValueError(f"X has series of {series[0].shape[0]} channels, but "
-                             f"{type(self).__name__} was fitted on {self.input_shape_[0]}.")
+        series = self._check_series(series, reset)
         longest = max(s.shape[1] for s in series)
         length = longest if reset else max(longest, self.input_shape_[1])
         need = self._min_series_length(series[0].shape[0],
@@ -165,14 +134,15 @@ class _BaseCNN(BaseNeuralEstimator):
                 f"X holds a series of {shortest} steps, fewer than {need}, the product of "
                 "the pooling windows: nothing of it would remain after pooling. Pass "
                 "pool_size=1 (or smaller windows), or leave such short series out.")
-        return _pad_series(series, length)
+        return pad_series(series, length)
 
     def _as_array(self, X, reset):
         ragged = not reset and getattr(self, "_ragged_", False)
-        series = _series_list(X, always=ragged)
+        series = series_list(X, always=ragged)
         if series is not None and not ragged and len({s.shape for s in series}) == 1:
-            X, series = np.stack(self._check_series(series)), None  # one length: an array
+            X, series = np.stack(self._check_series(series, reset)), None  # one length
         if series is None:
+            array_layout(self, X, reset)
             if reset:
                 self._ragged_ = False
             return X, False
@@ -191,20 +161,18 @@ class _BaseCNN(BaseNeuralEstimator):
             self._ragged_ = True
         return self._padded_series(series, reset), True
 
-    def _validate_X(self, X, y="no_validation", reset=True):
-        series = (None if reset or not getattr(self, "_ragged_", False)
-                  else _series_list(X, always=True))
+    def _validate_X(self, X, y="no_validation", reset=True, **kwargs):
+        X = from_frame(X)
+        ragged = not reset and getattr(self, "_ragged_", False)
+        if ragged and isinstance(X, np.ndarray) and X.ndim == 3:
+            X = list(X)  # fitted on series of different lengths: any length is read
+        series = series_list(X, always=True) if ragged else None
         if series is None or max(s.shape[1] for s in series) <= self.input_shape_[1]:
-            return super()._validate_X(X, y, reset)
+            return super()._validate_X(X, y, reset, **kwargs)
         # longer series than any seen in fit: the network reads any length, so
         # X skips the fitted-width check; y is checked as usual
-        X = self._padded_series(series, reset=False)
-        if not (isinstance(y, str) and y == "no_validation"):
-            _, y = check_X_y(X.reshape(len(X), -1), y, dtype=None,
-                             ensure_all_finite="allow-nan", multi_output=self._multi_output_y,
-                             y_numeric=self._y_numeric, ensure_min_samples=2)
-        _check_representable(X, self._np_dtype)
-        return np.ascontiguousarray(X, dtype=self._np_dtype), y
+        return validate_longer(self, self._padded_series(series, reset=False), y,
+                               kwargs.get("targets"))
 
     def _default_input_shape(self, n_features):
         return (1, n_features)  # a flat row is a one-channel signal

@@ -50,6 +50,10 @@ class NetworkFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.estimator = estimator
         self.random_state = random_state
 
+    @classmethod
+    def _get_test_params(cls):
+        return dict(estimator=CNNClassifier(**CNNClassifier._get_test_params()))
+
     def fit(self, X, y, **fit_params):
         """Train the wrapped estimator.
 

@@ -1,220 +1,72 @@
 """Multi-task estimators: :class:`MultiTaskClassifier` and :class:`MultiTaskRegressor`.
 
-One shared trunk (the package's CNN, RNN or MLP trunk, or a torch module of
-the user's) and one linear head per task, trained on the weighted sum of the
-tasks' losses. ``y`` has one column per task; a missing label is left out of
-its task's loss only.
+They wrap a base estimator (``MultiTaskClassifier(CNNClassifier(...))``):
+its network's trunk is shared, one linear head per task is added, and the
+tasks' losses are combined. ``y`` has one column per task; a missing label
+is left out of its task's loss only.
 """
 
-from numbers import Integral, Real
-
 import numpy as np
-import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from .._training import CrossEntropyObjective, MultiTaskObjective, SquaredErrorObjective
-from ..base import (BaseNeuralEstimator, _check_partial_fit, _fit_context,
-                    backbone_input_shape, check_backbone_input_shape, softmax, standardise,
-                    target_scaling)
-from ..networks import CNNNetwork, MLPNetwork, MultiTaskNetwork, RNNNetwork
-from ._docs import fill_doc
+from .._composition import NeuralMetaEstimator
+from ._multitask_targets import MultiTaskTargets, _natural
 
-_TRUNKS = {"cnn": CNNNetwork, "rnn": RNNNetwork, "mlp": MLPNetwork}
-
-_MULTITASK_PARAMS = """\
-    input_shape : tuple of int, default=None
-        Shape of one sample: ``(C, L)`` or ``(C, H, W)`` for the CNN trunk,
-        ``(T, F)`` for the RNN trunk, ``(n_features,)`` for the MLP trunk.
-        ``None`` takes the shape of an n-D ``X``, or a flat row as a
-        one-channel signal (CNN), a univariate sequence (RNN) or a vector (MLP).
-    trunk : {'cnn', 'rnn', 'mlp'} or torch.nn.Module, default='cnn'
-        The shared trunk: the package's CNN, RNN or MLP trunk (their head
-        dropped), or a torch module mapping a batch of ``input_shape``
-        samples to ``(batch, features)`` (copied at every fit; a torchvision
-        backbone with its classifier replaced by ``torch.nn.Flatten()``, say).
-    trunk_params : dict, default=None
-        Architecture of a built-in trunk, as for :class:`CNNClassifier`
-        (``channels``, ``kernel_size``, ``pool_size``, ``batch_norm``,
-        ``dropout``, ``hidden_sizes``), :class:`RNNClassifier` (``cell``,
-        ``hidden_size``, ...) or the MLP (``hidden_sizes``, ``dropout``).
+_SHARED_DOC = """\
+    estimator : estimator object, default=None
+        The base estimator whose network trunk is shared by the tasks and
+        which reads ``X``: :class:`CNNClassifier`, :class:`RNNClassifier`,
+        :class:`FeedForwardClassifier` or :class:`TorchModuleClassifier` (the
+        regressors for :class:`MultiTaskRegressor`). None:
+        ``%(default)s()``. Its training parameters (``lr``, ``max_epochs``,
+        ``batch_size``, ``optimizer``, ``lr_schedule``, ``early_stopping``,
+        ``warm_start``, ``callbacks``, ``device``, ``dtype``, ``init_from``,
+        ``freeze``, ``trunk_lr``, ``class_weight``) train the multi-task
+        network; its own head is replaced by one head per task (blocks
+        ``heads.0``, ``heads.1``, ...). It is cloned at fit (``estimator_``).
     task_weights : {'equal', 'uncertainty', 'pcgrad'} or list of float, default='equal'
         How the tasks' losses combine: their plain sum, fixed weights (one
-        per task), learned uncertainty weighting (Kendall et al., 2018), or
-        the plain sum with PCGrad gradient surgery on the trunk (Yu et al.,
-        2020)."""
+        per task, at least one positive), learned uncertainty weighting
+        (Kendall et al., 2018), or the plain sum with PCGrad gradient
+        surgery on the trunk (Yu et al., 2020).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fit; None uses the wrapped estimator's ``random_state``."""
 
 
-class _BaseMultiTask(BaseNeuralEstimator):
+class _BaseMultiTask(NeuralMetaEstimator):
     _parameter_constraints = {
-        **BaseNeuralEstimator._parameter_constraints,
-        "trunk": [StrOptions(set(_TRUNKS)), torch.nn.Module],
-        "trunk_params": [None, dict],
+        "estimator": [None, HasMethods(["fit", "get_params"])],
         "task_weights": [StrOptions({"equal", "uncertainty", "pcgrad"}), list, tuple],
+        "random_state": ["random_state"],
     }
-    _network_class = MultiTaskNetwork
-    _multi_output_y = True
-    _y_allow_missing = True
-    _stratify_validation = False
-    _network_hint = "Check trunk_params: it must hold sizes the trunk accepts."
+    _network_hint = "Check the wrapped estimator's architecture parameters."
 
-    # ------------------------------------------------------------ network
-    def _network_kwargs(self):
-        params = dict(self.trunk_params or {})
-        reserved = {"input_shape", "n_outputs", "n_features"} & set(params)
-        if reserved:
-            raise ValueError(f"trunk_params cannot set {sorted(reserved)}: the estimator sets "
-                             "them from the data (pass input_shape to the estimator).")
-        if isinstance(self.trunk, str):
-            backbone = _TRUNKS[self.trunk]
-            if self.trunk == "rnn":
-                params["n_features"] = self.input_shape_[1]
-            elif self.trunk == "mlp":
-                params["n_features"] = self.input_shape_[0]
-            elif getattr(self, "_flat_rows_", False):
-                params.setdefault("global_pool", "flatten")  # as CNNClassifier does
-        else:
-            backbone = self.trunk
-        return dict(backbone=backbone, input_shape=self.input_shape_, **params)
+    @property
+    def task_names_(self):
+        check_is_fitted(self)
+        return self.targets_.task_names_
 
-    def _default_input_shape(self, n_features):
-        return backbone_input_shape(self.trunk, n_features) or (1, n_features)
-
-    def _check_input_shape(self, shape):
-        check_backbone_input_shape(self.trunk, shape, "trunk")
-
-    def _objective(self):
-        tasks = [CrossEntropyObjective() if kind == "classification" else SquaredErrorObjective()
-                 for kind in self._task_kinds_]
-        return MultiTaskObjective(tasks, self.task_weights)
-
-    # ------------------------------------------------------------ targets
-    def _task_names_from(self, y):
-        self._y_columns = list(map(str, y.columns)) if hasattr(y, "columns") else None
-
-    def _regression_columns(self, n_tasks, names):
-        return set(range(n_tasks))
-
-    def _prepare_sample_weight(self, sample_weight, y):
-        """Weights per sample and task, ``(n, T)``: each task's scaled to a mean
-        of 1 over its own labelled rows, so that a task's batch loss (the mean
-        of weight times loss over its labelled rows) estimates the task's
-        weighted mean loss whatever the weights of the other tasks' rows."""
-        sw = super()._prepare_sample_weight(sample_weight, y)
-        if sw is None:
-            return None
-        labelled = ~np.isnan(y)
-        per_task = np.where(labelled, sw[:, None].astype(np.float64), 0.0)
-        means = per_task.sum(0) / np.maximum(labelled.sum(0), 1)
-        return (per_task / np.where(means > 0, means, 1.0)).astype(self._np_dtype)
-
-    def _prepare_targets(self, y, reset, classes=None, sample_weight=None):
-        y = np.asarray(y)
-        Y = y.reshape(len(y), -1)
-        if reset:
-            self._y_ndim = y.ndim
-            n_tasks = Y.shape[1]
-            self.task_names_ = np.asarray(
-                self._y_columns if getattr(self, "_y_columns", None) else
-                [f"task{t}" for t in range(n_tasks)], dtype=object)
-            regression = self._regression_columns(n_tasks, list(self.task_names_))
-            self._task_kinds_ = ["regression" if t in regression else "classification"
-                                 for t in range(n_tasks)]
-            self._classes, self._y_mean, self._y_scale = [], np.zeros(n_tasks), np.ones(n_tasks)
-        elif Y.shape[1] != len(self._task_kinds_):
-            raise ValueError(f"y has {Y.shape[1]} tasks (columns) but the estimator was "
-                             f"fitted with {len(self._task_kinds_)}.")
-        missing = _missing(Y, getattr(self, "missing_label", np.nan))
-        encoded = np.full(Y.shape, np.nan)
-        for t, kind in enumerate(self._task_kinds_):
-            labelled = ~missing[:, t]
-            name = self.task_names_[t]
-            if reset and not labelled.any():
-                raise ValueError(f"Task {name!r} (column {t} of y) has no labels; every task "
-                                 "needs labelled samples.")
-            values = Y[labelled, t]
-            if kind == "classification":
-                encoded[labelled, t] = self._encode_labels(values, t, name, reset, classes)
-            else:
-                encoded[labelled, t] = self._standardise(values, t, name, reset,
-                                                         sample_weight, labelled)
-        self._n_outputs = [len(c) if c is not None else 1 for c in self._classes]
-        return encoded.astype(self._np_dtype)
-
-    def _encode_labels(self, values, t, name, reset, classes):
-        if values.dtype == object:  # a column of a mixed-type y: its own natural dtype
-            values = np.asarray(values.tolist())
-        check_classification_targets(values)
-        if reset:
-            given = None if classes is None else np.asarray(
-                classes[t] if self._y_ndim > 1 else classes)
-            task_classes = np.unique(values if given is None else given)
-            if len(task_classes) < 2:
-                raise ValueError(f"Task {name!r} needs labels of at least 2 classes, got "
-                                 f"{task_classes.tolist()}.")
-            self._classes.append(task_classes)
-        elif classes is not None:
-            given = np.asarray(classes[t] if self._y_ndim > 1 else classes)
-            if not np.array_equal(np.unique(given), self._classes[t]):
-                raise ValueError(f"classes for task {name!r} ({given.tolist()}) differ from "
-                                 f"the classes of the first call {self._classes[t].tolist()}.")
-        task_classes = self._classes[t]
-        unseen = ~np.isin(values, task_classes)
-        if unseen.any():
-            raise ValueError(f"Task {name!r} has labels {np.unique(values[unseen]).tolist()} "
-                             f"that are not in its classes {task_classes.tolist()}; pass all "
-                             "labels with `classes` on the first partial_fit call.")
-        return np.searchsorted(task_classes, values)
-
-    def _standardise(self, values, t, name, reset, sample_weight, labelled):
-        try:
-            values = values.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"Task {name!r} is a regression task but its targets are not "
-                             f"numbers: {exc}.") from exc
-        what = f"Task {name!r}'s targets"
-        if reset:
-            w = None if sample_weight is None else sample_weight[labelled]
-            if w is not None and not w.sum() > 0:
-                w = None
-            mean, scale = target_scaling(values[:, None], w, what)
-            self._y_mean[t], self._y_scale[t] = mean[0], scale[0]
-            self._classes.append(None)
-        return standardise(values, self._y_mean[t], self._y_scale[t], self._np_dtype, what)
-
-    # ------------------------------------------------------------ prediction
     def _task_outputs(self, X):
         outputs = self._predict_raw(X)
         return outputs if isinstance(outputs, tuple) else (outputs,)
-
-    def _decode(self, outputs):
-        columns = []
-        for t, out in enumerate(outputs):
-            if self._task_kinds_[t] == "classification":
-                columns.append(self._classes[t][out.argmax(axis=1)])
-            else:
-                columns.append(out[:, 0] * self._y_scale[t] + self._y_mean[t])
-        if self._y_ndim == 1:
-            return columns[0]
-        kinds = {c.dtype.kind for c in columns}
-        dtype = object if len(kinds) > 1 else np.result_type(*[c.dtype for c in columns])
-        return np.stack([c.astype(dtype) for c in columns], axis=1)
 
     def predict(self, X):
         """Predictions of every task.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like, any layout the wrapped estimator reads
 
         Returns
         -------
         y : ndarray of shape (n_samples, n_tasks), or (n_samples,) when fitted on 1-D y
             Labels in their original types (object dtype when tasks mix types).
         """
-        return self._decode(self._task_outputs(X))
+        outputs = self._task_outputs(X)
+        return self.targets_.decode(outputs)
 
     def score_tasks(self, X, y, sample_weight=None):
         """Score of each task on its labelled samples.
@@ -223,7 +75,7 @@ class _BaseMultiTask(BaseNeuralEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like, any layout the wrapped estimator reads
         y : array-like of shape (n_samples, n_tasks)
             True labels; missing entries are left out of their task's score.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -232,23 +84,8 @@ class _BaseMultiTask(BaseNeuralEstimator):
         -------
         scores : ndarray of shape (n_tasks,)
         """
-        Y = np.asarray(y).reshape(len(y), -1)
-        pred = self.predict(X).reshape(len(Y), -1)
-        missing = _missing(Y, getattr(self, "missing_label", np.nan))
-        scores = []
-        for t, kind in enumerate(self._task_kinds_):
-            keep = ~missing[:, t]
-            if not keep.any():  # no label for this task: no score
-                scores.append(np.nan)
-                continue
-            w = None if sample_weight is None else np.asarray(sample_weight)[keep]
-            truth, guess = _natural(Y[keep, t]), _natural(pred[keep, t])
-            if kind == "classification":
-                scores.append(accuracy_score(truth, guess, sample_weight=w))
-            else:
-                scores.append(r2_score(truth.astype(float), guess.astype(float),
-                                       sample_weight=w))
-        return np.asarray(scores)
+        return np.asarray([task_score(self, self, X, y, t, sample_weight=sample_weight)
+                           for t in range(len(self.targets_.tasks_))])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -256,69 +93,87 @@ class _BaseMultiTask(BaseNeuralEstimator):
         return tags
 
 
-def _natural(column):
-    """A column of an object array in its own natural dtype (ints stay ints)."""
-    return np.asarray(column.tolist()) if column.dtype == object else column
+def _final_step(estimator):
+    """The multi-task estimator at the end of a Pipeline (or the estimator itself)."""
+    final = estimator
+    while hasattr(final, "steps"):
+        final = final.steps[-1][1]
+    if not isinstance(final, _BaseMultiTask):
+        raise ValueError(f"make_task_scorer scores a multi-task estimator (or a Pipeline "
+                         f"ending in one), got {type(final).__name__}.")
+    check_is_fitted(final)
+    return final
 
 
-def _missing(Y, missing_label):
-    """Boolean mask of missing labels: NaN, None, pandas' NA, or ``missing_label``."""
-    try:
-        import pandas as pd
-    except ImportError:
-        pd = None
-    if pd is not None:
-        mask = np.asarray(pd.isna(Y), dtype=bool)
-    elif Y.dtype.kind == "f":
-        mask = np.isnan(Y)
-    elif Y.dtype.kind == "O":
-        mask = np.vectorize(lambda v: v is None or (isinstance(v, float) and np.isnan(v)),
-                            otypes=[bool])(Y) if Y.size else np.zeros(Y.shape, bool)
-    else:
-        mask = np.zeros(Y.shape, dtype=bool)
-    if not (isinstance(missing_label, float) and np.isnan(missing_label)):
-        with np.errstate(invalid="ignore"):
-            mask |= np.asarray(Y == missing_label, dtype=bool)
-    return mask
+def task_score(estimator, final, X, y, task, score_func=None, sample_weight=None, **kwargs):
+    """Score of column ``task`` on its labelled rows; ``estimator`` predicts (a
+    Pipeline, say), ``final`` (the multi-task model at its end) says which
+    entries are missing and what kind the task is."""
+    targets = final.targets_
+    n_tasks = len(targets.tasks_)
+    if not 0 <= task < n_tasks:
+        raise ValueError(f"task={task}, but the model has {n_tasks} tasks "
+                         f"{list(targets.task_names_)}.")
+    targets.read_columns(y, reset=False)
+    Y = np.asarray(y).reshape(len(y), -1)
+    keep = ~targets.missing(Y)[:, task]
+    if not keep.any():  # no label for this task: no score
+        return np.nan
+    pred = np.asarray(estimator.predict(X)).reshape(len(Y), -1)
+    truth, guess = _natural(Y[keep, task]), _natural(pred[keep, task])
+    if score_func is not None:
+        return float(score_func(truth, guess, **kwargs))
+    w = None if sample_weight is None else np.asarray(sample_weight)[keep]
+    if targets.task_kinds()[task] == "classification":
+        return float(accuracy_score(truth, guess, sample_weight=w))
+    return float(r2_score(truth.astype(float), guess.astype(float), sample_weight=w))
 
 
-@fill_doc(max_epochs=30, lr=1e-3, multitask_params=_MULTITASK_PARAMS)
 class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
-    """Multi-task neural network classifier: a shared trunk, one head per task.
+    __doc__ = """Multi-task classifier: a base estimator's trunk shared by one head per task.
 
     ``y`` has one column per task (a pandas DataFrame keeps its column names
-    as ``task_names_``); each head is sized from its task's classes, which
-    may be labels of any type. A missing label (NaN or None, or
-    ``missing_label``) is left out of that task's loss only; the sample
-    still trains the other tasks. Columns listed in ``regression_tasks``
-    are regression targets, so one model can mix classification and
-    regression tasks.
+    as ``task_names_``, checked on every later call); each head is sized
+    from its task's classes, which may be labels of any type. A missing
+    label (NaN or None, or ``missing_label``) is left out of that task's
+    loss only; the sample still trains the other tasks. Columns listed in
+    ``regression_tasks`` are regression targets, so one model can mix
+    classification and regression tasks.
 
     Follows scikit-learn's multi-output conventions, as
-    :class:`~sklearn.multioutput.MultiOutputClassifier` and
-    :class:`~sklearn.ensemble.RandomForestClassifier` do: with 2-D ``y``,
-    ``predict`` returns ``(n_samples, n_tasks)``, ``predict_proba`` a list
-    of per-task arrays and ``classes_`` a list; with 1-D ``y`` it is an
-    ordinary single-task classifier.
+    :class:`~sklearn.multioutput.MultiOutputClassifier` does: with 2-D
+    ``y``, ``predict`` returns ``(n_samples, n_tasks)``, ``predict_proba`` a
+    list of per-task arrays and ``classes_`` a list; with 1-D ``y`` it is an
+    ordinary single-task classifier. It is not tagged as a scikit-learn
+    classifier (``is_classifier`` is False), so that ``cross_val_score``,
+    ``GridSearchCV`` and the other model-selection tools with an integer
+    ``cv`` split with ``KFold`` rather than reading the task table for
+    stratification, which refuses NaN labels.
 
     Parameters
     ----------
-%(multitask_params)s
+%(shared)s
     regression_tasks : list of int or str, default=None
         Columns of ``y`` (indices, or names of a DataFrame's columns) that are
         regression targets, standardised inside as in :class:`CNNRegressor`.
     missing_label : object, default=np.nan
-        The label that marks a missing entry, for label types without NaN
-        (e.g. -1 for integer labels). NaN and None always count as missing.
-%(training_params)s
+        The label that marks a missing entry of a classification task, for
+        label types without NaN (e.g. -1 for integer labels). NaN and None
+        always count as missing; in a regression task a value equal to
+        ``missing_label`` is a target like any other.
 
     Attributes
     ----------
+    estimator_ : estimator
+        The fitted clone of ``estimator`` that reads ``X``.
     classes_ : list of ndarray, or ndarray when fitted on 1-D y
         The classes of each task (None for a regression task).
     task_names_ : ndarray of shape (n_tasks,)
         Column names of ``y`` when it was a DataFrame, else ``task0, task1, ...``.
-%(fitted_attributes)s
+    n_features_in_ : int
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_`` has blocks ``trunk`` and ``heads``.
+    n_iter_ : int
 
     See Also
     --------
@@ -331,20 +186,20 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
     fraction of samples whose labelled entries are all predicted correctly
     (a sample with no labelled entry is skipped). ``score_tasks`` gives
     each task's score; :func:`make_task_scorer` turns one into a scorer for
-    ``GridSearchCV(scoring={...})``.
+    ``GridSearchCV(scoring={...})``, also for a Pipeline ending in the model.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_mlarch import MultiTaskClassifier
+    >>> from sklearn_mlarch import CNNClassifier, MultiTaskClassifier
     >>> from sklearn_mlarch.datasets import load_digits_images
     >>> X, digit = load_digits_images()
     >>> Y = np.c_[digit, digit %% 2, digit >= 5]          # digit, parity, digit >= 5
-    >>> clf = MultiTaskClassifier(trunk_params={"channels": (8,)}, max_epochs=2,
+    >>> clf = MultiTaskClassifier(CNNClassifier(channels=(8,), max_epochs=2),
     ...                           random_state=0).fit(X[:200], Y[:200])
     >>> clf.predict(X[:3]).shape, len(clf.predict_proba(X[:3]))
     ((3, 3), 3)
-    """
+    """ % dict(shared=_SHARED_DOC % dict(default="CNNClassifier"))
 
     _parameter_constraints = {
         **_BaseMultiTask._parameter_constraints,
@@ -352,84 +207,60 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
         "missing_label": "no_validation",
     }
 
-    def __init__(self, input_shape=None, *, trunk="cnn", trunk_params=None,
-                 task_weights="equal", regression_tasks=None, missing_label=np.nan,
-                 max_epochs=30, batch_size=64, lr=1e-3, lr_schedule="plateau",
-                 optimizer="adam",
-                 optimizer_kwargs=None, weight_decay=0.0, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, warm_start=False,
-                 random_state=None, device="cpu", dtype="float32", verbose=0, callbacks=None,
-                 init_from=None, freeze=None, unfreeze_after=None, trunk_lr=None):
-        self._store_params(locals())
+    def __init__(self, estimator=None, *, task_weights="equal", regression_tasks=None,
+                 missing_label=np.nan, random_state=None):
+        self.estimator = estimator
+        self.task_weights = task_weights
+        self.regression_tasks = regression_tasks
+        self.missing_label = missing_label
+        self.random_state = random_state
 
-    def _regression_columns(self, n_tasks, names):
-        columns = set()
-        for task in self.regression_tasks or ():
-            if isinstance(task, str):
-                if task not in names:
-                    raise ValueError(f"regression_tasks names {task!r}, which is not a column "
-                                     f"of y ({names}).")
-                columns.add(names.index(task))
-            elif isinstance(task, Integral) and 0 <= task < n_tasks:
-                columns.add(int(task))
-            else:
-                raise ValueError(f"regression_tasks holds {task!r}: give column indices "
-                                 f"0..{n_tasks - 1} or column names of y.")
-        if len(columns) == n_tasks:
-            raise ValueError("Every task is in regression_tasks: use MultiTaskRegressor.")
-        return columns
+    @classmethod
+    def _default_estimator(cls):
+        from ._cnn import CNNClassifier
+
+        return CNNClassifier()
+
+    def __sklearn_tags__(self):
+        # not a scikit-learn classifier for model selection: an integer cv
+        # would stratify on y, which reads a task table with missing labels
+        # (NaN) as an error; with 2-D y scikit-learn uses KFold anyway
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = None
+        return tags
+
+    def _new_targets(self):
+        return MultiTaskTargets(self.regression_tasks or (), self.missing_label,
+                                self.task_weights, self._base().class_weight,
+                                owner=type(self).__name__)
 
     @property
     def classes_(self):
-        if not hasattr(self, "_classes"):
-            raise AttributeError("classes_ is set by fit")
-        return self._classes[0] if self._y_ndim == 1 else list(self._classes)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Train exactly one epoch, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-        y : array-like of shape (n_samples, n_tasks) or (n_samples,)
-        classes : list of array-like, default=None
-            All labels of each task (an array for 1-D y); needed on the first
-            call when a batch may miss some.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights, relative to the other samples of this call
-            (as in ``fit``): weights 100 on every sample of a call train
-            as weights 1 do.
-
-        Returns
-        -------
-        self : object
-        """
-        _check_partial_fit(self)
-        return self._train(X, y, sample_weight, epochs=1, incremental=True, classes=classes)
+        check_is_fitted(self)
+        classes = [getattr(task, "classes_", None) for task in self.targets_.tasks_]
+        return classes[0] if self.targets_.ndim_ == 1 else classes
 
     def predict_proba(self, X):
         """Class probabilities of every task.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like, any layout the wrapped estimator reads
 
         Returns
         -------
         proba : list of ndarray of shape (n_samples, n_classes_t), or one ndarray
             when fitted on 1-D y. None for a regression task.
         """
-        probas = [softmax(out, axis=1) if kind == "classification" else None
-                  for out, kind in zip(self._task_outputs(X), self._task_kinds_)]
-        return probas[0] if self._y_ndim == 1 else probas
+        outputs = self._task_outputs(X)
+        return self.targets_.proba(outputs)
 
     def score(self, X, y, sample_weight=None):
         """Subset accuracy over the classification tasks' labelled entries.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like, any layout the wrapped estimator reads
         y : array-like of shape (n_samples, n_tasks) or (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -437,10 +268,13 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
         -------
         score : float
         """
+        check_is_fitted(self)
+        targets = self.targets_
+        targets.read_columns(y, reset=False)
         Y = np.asarray(y).reshape(len(y), -1)
         pred = self.predict(X).reshape(len(Y), -1)
-        cls = [t for t, k in enumerate(self._task_kinds_) if k == "classification"]
-        missing = _missing(Y, self.missing_label)[:, cls]
+        cls = [t for t, k in enumerate(targets.task_kinds()) if k == "classification"]
+        missing = targets.missing(Y)[:, cls]
         right = np.ones(len(Y), dtype=bool)
         for i, t in enumerate(cls):
             keep = ~missing[:, i]
@@ -450,9 +284,8 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
         return float(np.average(right[rows], weights=w))
 
 
-@fill_doc(max_epochs=30, lr=1e-3, multitask_params=_MULTITASK_PARAMS)
 class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
-    """Multi-task neural network regressor: a shared trunk, one head per task.
+    __doc__ = """Multi-task regressor: a base estimator's trunk shared by one head per task.
 
     ``y`` has one column per task; NaN marks a missing target, left out of
     that task's loss only. Each task's targets are standardised inside
@@ -460,14 +293,17 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
 
     Parameters
     ----------
-%(multitask_params)s
-%(training_params)s
+%(shared)s
 
     Attributes
     ----------
+    estimator_ : estimator
+        The fitted clone of ``estimator`` that reads ``X``.
     task_names_ : ndarray of shape (n_tasks,)
         Column names of ``y`` when it was a DataFrame, else ``task0, task1, ...``.
-%(fitted_attributes)s
+    n_features_in_ : int
+    net_ : skorch.NeuralNet
+    n_iter_ : int
 
     See Also
     --------
@@ -481,50 +317,37 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_mlarch import MultiTaskRegressor
+    >>> from sklearn_mlarch import FeedForwardRegressor, MultiTaskRegressor
     >>> X = np.random.RandomState(0).rand(100, 6)
     >>> Y = np.c_[X.sum(axis=1), X[:, 0] - X[:, 1]]
-    >>> reg = MultiTaskRegressor(trunk="mlp", max_epochs=3, random_state=0).fit(X, Y)
+    >>> reg = MultiTaskRegressor(FeedForwardRegressor(max_epochs=3), random_state=0).fit(X, Y)
     >>> reg.predict(X[:4]).shape
     (4, 2)
-    """
+    """ % dict(shared=_SHARED_DOC % dict(default="CNNRegressor"))
 
-    def __init__(self, input_shape=None, *, trunk="cnn", trunk_params=None,
-                 task_weights="equal", max_epochs=30, batch_size=64, lr=1e-3,
-                 lr_schedule="plateau",
-                 optimizer="adam", optimizer_kwargs=None, weight_decay=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
-                 tol=1e-4, warm_start=False, random_state=None, device="cpu",
-                 dtype="float32", verbose=0, callbacks=None,
-                 init_from=None, freeze=None, unfreeze_after=None, trunk_lr=None):
-        self._store_params(locals())
+    _wraps = "regressor"
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Train exactly one epoch, continuing from the current weights.
+    def __init__(self, estimator=None, *, task_weights="equal", random_state=None):
+        self.estimator = estimator
+        self.task_weights = task_weights
+        self.random_state = random_state
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-        y : array-like of shape (n_samples, n_tasks) or (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights, relative to the other samples of this call
-            (as in ``fit``): weights 100 on every sample of a call train
-            as weights 1 do.
+    @classmethod
+    def _default_estimator(cls):
+        from ._cnn import CNNRegressor
 
-        Returns
-        -------
-        self : object
-        """
-        _check_partial_fit(self)
-        return self._train(X, y, sample_weight, epochs=1, incremental=True)
+        return CNNRegressor()
+
+    def _new_targets(self):
+        return MultiTaskTargets("all", np.nan, self.task_weights, None,
+                                owner=type(self).__name__)
 
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of R² on each task's labelled samples.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        X : array-like, any layout the wrapped estimator reads
         y : array-like of shape (n_samples, n_tasks) or (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -537,6 +360,10 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
 
 def make_task_scorer(task, score_func=None, **kwargs):
     """A scorer of one task of a multi-task estimator, for ``scoring={...}``.
+
+    Works on the estimator itself and on a Pipeline that ends in one:
+    missing entries (NaN, None, ``missing_label``) are left out as the
+    model defines them.
 
     Parameters
     ----------
@@ -561,11 +388,7 @@ def make_task_scorer(task, score_func=None, **kwargs):
     """
 
     def scorer(estimator, X, y):
-        if score_func is None:
-            return float(estimator.score_tasks(X, y)[task])
-        Y = np.asarray(y).reshape(len(y), -1)
-        keep = ~_missing(Y, getattr(estimator, "missing_label", np.nan))[:, task]
-        pred = estimator.predict(X).reshape(len(Y), -1)
-        return float(score_func(Y[keep, task], pred[keep, task], **kwargs))
+        return task_score(estimator, _final_step(estimator), X, y, task,
+                          score_func=score_func, **kwargs)
 
     return scorer

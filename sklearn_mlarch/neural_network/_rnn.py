@@ -4,19 +4,25 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..base import (BaseNeuralEstimator, NeuralClassifierMixin, NeuralRegressorMixin,
-                    _check_representable)
+from ._base import NeuralClassifierMixin, NeuralEstimator, NeuralRegressorMixin
 from ..networks import RNNNetwork
 from ._docs import fill_doc
+from ._layout import (array_layout, check_layout, check_series, from_frame, pad_series,
+                      series_list, validate_longer)
 
 _RNN_PARAMS = """\
     input_shape : tuple of int, default=None
-        Shape ``(T, F)`` of one sequence: T time steps of F features. ``None``
-        takes the shape of a 3-D ``X``, or treats a flat row as a univariate
-        sequence ``(n_features, 1)``.
+        Shape ``(C, L)`` of one series: C channels (features per time step)
+        of L time steps, channels first as for :class:`CNNClassifier` and
+        aeon/sktime's ``numpy3D``. ``None`` takes the shape of an
+        ``(n, C, L)`` X, or treats a flat row as one channel of
+        ``n_features`` steps. Time-first data ``(n, L, C)`` (Keras, tslearn)
+        is given as ``X.transpose(0, 2, 1)``: fitting on series with more
+        channels than steps is refused unless ``input_shape`` is set. sktime
+        and aeon DataFrames (``nested_univ``, ``pd-multiindex``) are read as
+        ``(n, C, L)``, or as a list of ``(C, L_i)`` when lengths differ.
     cell : {'lstm', 'gru', 'rnn'}, default='gru'
         Recurrent cell.
     hidden_size : int, default=64
@@ -31,11 +37,11 @@ _RNN_PARAMS = """\
     hidden_sizes : tuple of int, default=()
         Dense layers between the last hidden state and the output layer.
     padding_value : float or None, default=None
-        Value marking padding after the end of shorter sequences (e.g. 0.0,
+        Value marking padding after the end of shorter series (e.g. 0.0,
         or ``np.nan``, which ``StandardScaler`` passes through). Trailing time
-        steps whose features all equal it are padding; sequences are packed
-        so padding never changes the result. A list of ``(T_i, F)`` arrays of
-        different lengths is padded this way automatically, and sequences
+        steps whose channels all equal it are padding; series are packed so
+        padding never changes the result. A list of ``(C, L_i)`` arrays of
+        different lengths is padded this way automatically, and series
         longer than any seen in fit are accepted by ``predict``.
 
     The defaults are a bidirectional GRU of 64 units per direction, trained
@@ -44,28 +50,14 @@ _RNN_PARAMS = """\
     variable-length multivariate sequences (JapaneseVowels)."""
 
 
-def _pad_ragged(X, length):
-    n_features = np.shape(X[0])[1]
-    longest = max(len(s) for s in X)
-    out = np.full((len(X), max(length or 0, longest), n_features), np.nan)
-    for i, seq in enumerate(X):
-        out[i, :len(seq)] = seq
-    return out
-
-
 def _has_nan(X):
     values = np.asarray(X)
     return values.dtype.kind in "fc" and bool(np.isnan(values).any())
 
 
-def _is_sequence_list(X):
-    return (isinstance(X, (list, tuple)) and len(X) > 0
-            and all(np.ndim(s) == 2 for s in X))
-
-
-class _BaseRNN(BaseNeuralEstimator):
+class _BaseRNN(NeuralEstimator):
     _parameter_constraints = {
-        **BaseNeuralEstimator._parameter_constraints,
+        **NeuralEstimator._parameter_constraints,
         "cell": [StrOptions({"lstm", "gru", "rnn"})],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
@@ -76,67 +68,80 @@ class _BaseRNN(BaseNeuralEstimator):
     }
     _network_class = RNNNetwork
 
+    @classmethod
+    def _get_test_params(cls):
+        """A small, fast configuration for the test suite and the compatibility checks."""
+        return dict(hidden_size=16, max_epochs=40, lr=1e-2, batch_size=32)
+
     def _network_kwargs(self):
-        return dict(n_features=self.input_shape_[1], cell=self.cell,
+        # the estimator's series are (C, L); the network transposes them to
+        # the recurrent cell's (T, F)
+        return dict(n_features=self.input_shape_[0], layout="NCL", cell=self.cell,
                     hidden_size=self.hidden_size, num_layers=self.num_layers,
                     bidirectional=self.bidirectional, dropout=self.dropout,
                     hidden_sizes=tuple(self.hidden_sizes))
 
     def _default_input_shape(self, n_features):
-        return (n_features, 1)  # a flat row is a univariate sequence
+        return (1, n_features)  # a flat row is one channel, as for the CNN
 
     def _check_input_shape(self, shape):
         if len(shape) != 2:
             raise ValueError(
-                f"{type(self).__name__} takes sequences (T, F), but the sample shape is "
-                f"{shape}. Pass input_shape=(T, F), e.g. input_shape=(8, 8) for 8 time "
-                "steps of 8 features given as flat rows of 64.")
+                f"{type(self).__name__} takes series (C, L), but the sample shape is "
+                f"{shape}. Pass input_shape=(C, L), e.g. input_shape=(8, 8) for 8 channels "
+                "of 8 time steps given as flat rows of 64.")
 
-    def _validate_X(self, X, y="no_validation", reset=True):
-        longer = None if reset else self._longer_sequences(X)
+    @property
+    def _padded(self):
+        """Whether X may hold padding: fitted on series of different lengths,
+        or ``padding_value`` set."""
+        return getattr(self, "_ragged_", False) or self.padding_value is not None
+
+    def _validate_X(self, X, y="no_validation", reset=True, **kwargs):
+        X = from_frame(X)
+        longer = None if reset else self._longer_series(X)
         if longer is None:
-            return super()._validate_X(X, y, reset)
-        # sequences longer than any seen in fit: packing runs the recurrent
-        # layers over each sequence's own length, so no fixed T is needed
-        longer = check_array(longer.reshape(len(longer), -1), dtype=(np.float64, np.float32),
-                             ensure_all_finite="allow-nan").reshape(longer.shape)
-        _check_representable(longer, self._np_dtype)
-        return self._finalize_input(np.ascontiguousarray(longer, dtype=self._np_dtype),
-                                    True), y
+            return super()._validate_X(X, y, reset, **kwargs)
+        # series longer than any seen in fit: packing runs the recurrent
+        # layers over each series' own length, so no fixed L is needed
+        X, y = validate_longer(self, longer, y, kwargs.get("targets"))
+        return self._finalize_input(X, True), y
 
     def _check_sample_shape(self, sample_shape):
-        (T, F), fitted = sample_shape, tuple(self.input_shape_)
-        if len(sample_shape) == 2 and F == fitted[1] and T != fitted[0]:
+        fitted = tuple(self.input_shape_)
+        if (len(sample_shape) == 2 and sample_shape[0] == fitted[0]
+                and sample_shape[1] != fitted[1]):
             raise ValueError(
-                f"X has sequences of {T} time steps, but {type(self).__name__} was fitted on "
-                f"{fitted[0]} without padding. To predict on sequences of other lengths, fit "
-                "with padding_value set (e.g. padding_value=np.nan), or on a list of "
-                "sequences of different lengths.")
+                f"X has series of {sample_shape[1]} time steps, but {type(self).__name__} "
+                f"was fitted on {fitted[1]} without padding. Pass series of other lengths "
+                "as a list of (C, L_i) arrays, each read at its own length, or fit with "
+                "padding_value set (e.g. padding_value=np.nan) to predict on padded arrays.")
         super()._check_sample_shape(sample_shape)
 
-    def _longer_sequences(self, X):
-        """X as an ``(n, T', F)`` array when it is padded input longer than the
-        fitted sequences (``T' > T``); None otherwise."""
-        if not (getattr(self, "_ragged_", False) or self.padding_value is not None):
-            return None
-        if _is_sequence_list(X):
-            longest, widths = max(len(s) for s in X), {np.shape(s)[1] for s in X}
-        elif hasattr(X, "shape") and np.ndim(X) == 3:
-            longest, widths = np.shape(X)[1], {np.shape(X)[2]}
+    def _longer_series(self, X):
+        """X as an ``(n, C, L')`` array when it is a list of series, or padded
+        input, longer than the fitted series (``L' > L``); None otherwise."""
+        series = series_list(X, always=getattr(self, "_ragged_", False))
+        if series is not None:
+            longest = max(s.shape[1] for s in series)
+        elif self._padded and isinstance(X, np.ndarray) and X.ndim == 3:
+            longest = X.shape[2]
         else:
             return None
-        if longest <= self.input_shape_[0]:
+        if longest <= self.input_shape_[1]:
             return None
-        if widths != {self.input_shape_[1]}:
-            raise ValueError(f"X has sequences of {sorted(widths)} features per time step, but "
-                             f"{type(self).__name__} was fitted on {self.input_shape_[1]}.")
         self._check_padding_value(X)
-        return _pad_ragged(X, None) if _is_sequence_list(X) else np.asarray(X, dtype=float)
+        if series is None:
+            check_layout(self, X.shape[1], longest, reset=False)
+            return X
+        series = check_series(series)
+        check_layout(self, series[0].shape[0], longest, reset=False)
+        return pad_series(series)
 
     def _check_padding_value(self, X):
         pad = self.padding_value
         if pad is not None and not np.isnan(pad):
-            parts = X if _is_sequence_list(X) else [X]
+            parts = X if isinstance(X, (list, tuple)) else [X]
             if any(_has_nan(part) for part in parts):
                 raise ValueError(
                     f"X contains NaN, but padding_value={pad!r}: only time steps equal to "
@@ -145,48 +150,48 @@ class _BaseRNN(BaseNeuralEstimator):
 
     def _as_array(self, X, reset):
         self._check_padding_value(X)
-        pad = self.padding_value
-        if _is_sequence_list(X):
-            widths = sorted({np.shape(s)[1] for s in X})
-            if len(widths) > 1:
-                raise ValueError(f"The sequences have {widths} features per time step; every "
-                                 "sequence needs the same number of features F.")
-            if len({len(s) for s in X}) > 1:
+        series = series_list(X, always=not reset and getattr(self, "_ragged_", False))
+        if series is None:
+            array_layout(self, X, reset)
+        else:
+            series = check_series(series)
+            check_layout(self, series[0].shape[0], max(s.shape[1] for s in series), reset)
+            if len({s.shape[1] for s in series}) > 1 or not reset:
                 if reset:
                     self._ragged_ = True
-                return _pad_ragged(X, None if reset else self.input_shape_[0]), True
-            X = np.stack([np.asarray(s) for s in X])  # equal lengths: an (n, T, F) array
+                # the network packs the padding away: any length is read
+                return pad_series(series, None if reset else self.input_shape_[1]), True
+            X = np.stack(series)  # one length: an (n, C, L) array
         if reset:
             self._ragged_ = False
-        padded = pad is not None or getattr(self, "_ragged_", False)
-        if (not reset and padded and np.ndim(X) == 3
-                and np.shape(X)[1] < self.input_shape_[0]
-                and np.shape(X)[2] == self.input_shape_[1]):
-            # shorter sequences than at fit: the network packs padding away
+        if (not reset and self._padded and isinstance(X, np.ndarray) and X.ndim == 3
+                and X.shape[2] < self.input_shape_[1]):
+            # shorter series than at fit: the network packs the padding away
             X = np.asarray(X, dtype=float)
-            tail = np.full((len(X), self.input_shape_[0] - X.shape[1], X.shape[2]), np.nan)
-            X = np.concatenate([X, tail], axis=1)
-        return X, padded
+            X = np.concatenate([X, np.full((*X.shape[:2], self.input_shape_[1] - X.shape[2]),
+                                           np.nan)], axis=2)
+        return X, self._padded
 
     def _finalize_input(self, X, padded):
         if not padded:
             return X
-        if not np.isnan(self.padding_value if self.padding_value is not None else np.nan):
-            X = X.copy()
-            step_is_pad = (X == self.padding_value).all(axis=2)
-            # only trailing padding steps: a suffix of the sequence
+        pad = self.padding_value
+        if pad is not None and not np.isnan(pad):
+            step_is_pad = (X == pad).all(axis=1)  # (n, L): every channel is padding
+            # only trailing padding steps: a suffix of the series
             trailing = np.flip(np.cumprod(np.flip(step_is_pad, axis=1), axis=1), axis=1)
-            X[trailing.astype(bool)] = np.nan
-        nan_steps = np.isnan(X)
-        step_nan = nan_steps.all(axis=2)
-        if (nan_steps.any(axis=2) & ~step_nan).any():
+            X = X.copy()
+            X[np.broadcast_to(trailing.astype(bool)[:, None, :], X.shape)] = np.nan
+        nan = np.isnan(X)
+        step_nan = nan.all(axis=1)
+        if (nan.any(axis=1) & ~step_nan).any():
             raise ValueError("X contains NaN inside a time step. Only whole time steps "
-                             "after the end of a sequence may be padding; impute the rest.")
+                             "after the end of a series may be padding; impute the rest.")
         if (step_nan[:, 1:] < step_nan[:, :-1]).any():
             raise ValueError("X has padding before real time steps. Put padding after the "
-                             "end of each sequence.")
+                             "end of each series.")
         if step_nan[:, 0].any():
-            raise ValueError("X contains a sequence with no time steps (all padding).")
+            raise ValueError("X contains a series with no time steps (all padding).")
         return X
 
 
@@ -194,9 +199,11 @@ class _BaseRNN(BaseNeuralEstimator):
 class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
     """Recurrent neural network classifier (LSTM, GRU or plain RNN).
 
-    Input ``(n, T, F)`` sequences, a list of ``(T_i, F)`` sequences of
-    different lengths, or flat rows ``(n, T * F)`` with ``input_shape=(T, F)``.
-    Labels may be of any type; they are encoded internally.
+    Input ``(n, C, L)`` series (C channels of L time steps, channels first
+    as for :class:`CNNClassifier`), a list of ``(C, L_i)`` series of
+    different lengths, an sktime/aeon DataFrame, or flat rows
+    ``(n, C * L)`` with ``input_shape=(C, L)``. Labels may be of any type;
+    they are encoded internally.
 
     Parameters
     ----------
@@ -219,6 +226,7 @@ class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
     >>> from sklearn.datasets import load_digits
     >>> from sklearn_mlarch import RNNClassifier
     >>> X, y = load_digits(return_X_y=True)
+    >>> # each image as 8 channels (its rows) of 8 steps (its columns)
     >>> clf = RNNClassifier(input_shape=(8, 8), cell="gru", max_epochs=2, random_state=0)
     >>> clf.fit(X[:200] / 16, y[:200]).predict(X[:3] / 16).shape
     (3,)
@@ -265,10 +273,10 @@ class RNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseRNN):
     --------
     >>> import numpy as np
     >>> from sklearn_mlarch import RNNRegressor
-    >>> X = np.random.RandomState(0).rand(64, 10, 2)
+    >>> X = np.random.RandomState(0).rand(64, 2, 10)  # 2 channels of 10 steps
     >>> reg = RNNRegressor(max_epochs=2, random_state=0).fit(X, X.sum(axis=(1, 2)))
-    >>> reg.predict(X[:3]).shape
-    (3,)
+    >>> reg.input_shape_, reg.predict(X[:3]).shape
+    ((2, 10), (3,))
     """
 
     def __init__(self, input_shape=None, *, cell="gru", hidden_size=64, num_layers=1,

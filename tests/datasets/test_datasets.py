@@ -14,7 +14,9 @@ def test_sequences_are_seeded_and_variable_length():
     a, ya = make_sequence_classification(20, random_state=0, variable_length=True)
     b, yb = make_sequence_classification(20, random_state=0, variable_length=True)
     assert all(np.array_equal(s, t) for s, t in zip(a, b)) and np.array_equal(ya, yb)
-    assert len({len(s) for s in a}) > 1 and min(len(s) for s in a) >= 10
+    # (C, L_i) series, channels first
+    assert {s.shape[0] for s in a} == {2}
+    assert len({s.shape[1] for s in a}) > 1 and min(s.shape[1] for s in a) >= 10
 
 
 # ----------------------------------------------------------------- few-shot tasks

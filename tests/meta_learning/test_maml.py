@@ -14,7 +14,9 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from skorch.callbacks import Callback
 
-from sklearn_mlarch import MAMLClassifier, MAMLRegressor, MultiTaskRegressor
+from sklearn_mlarch import (CNNClassifier, FeedForwardClassifier, FeedForwardRegressor,
+                            MAMLClassifier, MAMLRegressor, MultiTaskRegressor, RNNClassifier,
+                            TorchModuleRegressor)
 from sklearn_mlarch._training.meta import InnerLoop, MAMLModule
 from sklearn_mlarch.datasets import SinusoidTasks, split_classes
 from sklearn_mlarch.meta_learning import (AdaptedClassifier, AdaptedRegressor,
@@ -34,14 +36,19 @@ def few_shot_digits():
     return split_classes(X / 16, y, test_classes=[5, 6, 7, 8, 9])
 
 
+def _fast(cls, **params):
+    """``fast_instance(cls)`` with ``params``; ``estimator__*`` set on the wrapped estimator."""
+    nested = {k: params.pop(k) for k in list(params) if k.startswith("estimator__")}
+    return fast_instance(cls, **params).set_params(**nested)
+
+
 # the paper's network and K=10, with a short, fast meta-training
-LEARNING = dict(network_params=dict(hidden_sizes=(40, 40)), k_shot=10, n_query=10,
-                n_meta_iter=300)
+LEARNING = dict(estimator__hidden_sizes=(40, 40), k_shot=10, n_query=10, n_meta_iter=300)
 
 
 @pytest.fixture(scope="module")
 def meta_regressor():
-    return fast_instance(MAMLRegressor, **LEARNING).fit(SinusoidTasks())
+    return _fast(MAMLRegressor, **LEARNING).fit(SinusoidTasks())
 
 
 def _params(est):
@@ -100,8 +107,9 @@ def test_layers_that_mix_tasks_or_add_noise_are_refused(layer, match):
     with pytest.raises(ValueError, match=match):
         MAMLModule(net, "squared_error", 0.1, 1)
     with pytest.raises(ValueError, match=match):
-        MAMLRegressor(torch.nn.Sequential(torch.nn.Linear(1, 8), layer), n_meta_iter=2,
-                      input_shape=(1,)).fit(SinusoidTasks())
+        MAMLRegressor(TorchModuleRegressor(torch.nn.Sequential(torch.nn.Linear(1, 8), layer),
+                                           input_shape=(1,)),
+                      n_meta_iter=2).fit(SinusoidTasks())
 
 
 # ------------------------------------------------------------------ learning
@@ -115,9 +123,9 @@ def test_adaptation_improves_on_new_sinusoids(meta_regressor):
 
 def test_meta_training_beats_an_untrained_initialisation():
     tasks = SinusoidTasks()
-    untrained = fast_instance(MAMLRegressor, **{**LEARNING, "n_meta_iter": 1},
-                              meta_lr=1e-9).fit(tasks)
-    trained = fast_instance(MAMLRegressor, **LEARNING).fit(tasks)
+    untrained = _fast(MAMLRegressor, **{**LEARNING, "n_meta_iter": 1},
+                      estimator__lr=1e-9).fit(tasks)
+    trained = _fast(MAMLRegressor, **LEARNING).fit(tasks)
     scores = [evaluate_adaptation(m, tasks, steps=5, n_tasks=100, random_state=1)["mean"][0]
               for m in (untrained, trained)]
     assert scores[1] < 0.7 * scores[0]
@@ -125,7 +133,7 @@ def test_meta_training_beats_an_untrained_initialisation():
 
 def test_groups_path_learns_tasks_given_as_rows(sinusoids):
     X, y, groups = sinusoids
-    maml = fast_instance(MAMLRegressor, **{**LEARNING, "n_meta_iter": 200}).fit(
+    maml = _fast(MAMLRegressor, **{**LEARNING, "n_meta_iter": 200}).fit(
         X, y, groups=groups)
     assert maml.n_meta_iter_ == 200 and maml.n_iter_ == 2
     X_new, y_new, g_new = SinusoidTasks().make_tasks(30, 20, random_state=5)
@@ -135,8 +143,8 @@ def test_groups_path_learns_tasks_given_as_rows(sinusoids):
 
 def test_classifier_adapts_to_unseen_classes(few_shot_digits):
     X_train, X_test, y_train, y_test = few_shot_digits
-    clf = fast_instance(MAMLClassifier, n_way=5, k_shot=1, n_meta_iter=200,
-                        network_params=dict(hidden_sizes=(32,))).fit(X_train, y_train)
+    clf = _fast(MAMLClassifier, n_way=5, k_shot=1, n_meta_iter=200,
+                estimator__hidden_sizes=(32,)).fit(X_train, y_train)
     res = evaluate_adaptation(clf, X_test, y_test, steps=[1, 5], n_tasks=100, random_state=0)
     assert res["metric"] == "accuracy"
     assert res["mean"][1] > 0.35  # chance is 0.2 on classes never seen in meta-training
@@ -145,13 +153,54 @@ def test_classifier_adapts_to_unseen_classes(few_shot_digits):
 @pytest.mark.parametrize("network, shape", [("cnn", (1, 8, 8)), ("rnn", (8, 8))])
 def test_convolutional_and_recurrent_networks(few_shot_digits, network, shape):
     X_train, X_test, y_train, y_test = few_shot_digits
-    params = dict(channels=(4,)) if network == "cnn" else dict(hidden_size=8)
-    clf = MAMLClassifier(network, n_way=3, k_shot=1, n_query=2, meta_batch_size=2,
-                         n_meta_iter=3, input_shape=shape, network_params=params,
-                         random_state=0).fit(X_train, y_train)
+    base = (CNNClassifier(shape, channels=(4,), batch_norm=False, dropout=0.0)
+            if network == "cnn" else RNNClassifier(shape, hidden_size=8))
+    clf = MAMLClassifier(base, n_way=3, k_shot=1, n_query=2, meta_batch_size=2,
+                         n_meta_iter=3, random_state=0).fit(X_train, y_train)
     three = np.isin(y_test, [5, 6, 7])
     model = clf.adapt(X_test[three][:30], y_test[three][:30])
     assert set(model.predict(X_test[:10])) <= {5, 6, 7}
+
+
+@pytest.mark.parametrize("params, fix", [
+    (dict(dropout=0.0), r"CNNClassifier\(batch_norm=True\).*batch normalisation.*"
+                        r"Pass CNNClassifier\(batch_norm=False\)"),
+    # the CNN's default dropout=None means 0.25 for images
+    (dict(batch_norm=False), r"CNNClassifier\(dropout=None\).*dropout.*"
+                             r"Pass CNNClassifier\(dropout=0.0\)"),
+    (dict(batch_norm=False, dropout=0.0, early_stopping=True),
+     r"CNNClassifier\(early_stopping=True\).*Pass CNNClassifier\(early_stopping=False\)"),
+    (dict(batch_norm=False, dropout=0.0, class_weight="balanced"),
+     r"CNNClassifier\(class_weight='balanced'\).*Pass CNNClassifier\(class_weight=None\)"),
+])
+def test_settings_that_mix_tasks_or_add_noise_are_refused_on_the_wrapped_cnn(
+        few_shot_digits, params, fix):
+    X_train, _, y_train, _ = few_shot_digits
+    maml = MAMLClassifier(CNNClassifier((1, 8, 8), channels=(4,), **params), n_way=3, k_shot=1,
+                          n_meta_iter=2, random_state=0)
+    with pytest.raises(ValueError, match=fix):
+        maml.fit(X_train, y_train)
+    assert not hasattr(maml, "net_")
+
+
+def test_recurrent_network_reads_digits_as_series(few_shot_digits):
+    # the RNN reads (n, C, L): each digit as 8 channels of 8 steps
+    X_train, X_test, y_train, y_test = few_shot_digits
+    X_train, X_test = X_train.reshape(-1, 8, 8), X_test.reshape(-1, 8, 8)
+    clf = MAMLClassifier(RNNClassifier(hidden_size=8, lr=1e-2), n_way=3, k_shot=1,
+                         n_query=2, meta_batch_size=4, n_meta_iter=20,
+                         random_state=0).fit(X_train, y_train)
+    assert tuple(clf.input_shape_) == (8, 8) and clf.n_meta_iter_ == 20
+    three = np.isin(y_test, [5, 6, 7])
+    model = clf.adapt(X_test[three][:15], y_test[three][:15], steps=5)
+    assert isinstance(model, AdaptedClassifier) and model.n_steps_ == 5
+    assert_array_equal(model.classes_, [5, 6, 7])
+    proba = model.predict_proba(X_test[three])
+    assert proba.shape == (three.sum(), 3) and np.isfinite(proba).all()
+    assert set(model.predict(X_test[three])) <= {5, 6, 7}
+    # the steps change the network: the adapted model differs from the initialisation
+    unadapted = clf.adapt(X_test[three][:15], y_test[three][:15], steps=0)
+    assert not np.allclose(unadapted.predict_proba(X_test[three]), proba)
 
 
 # ------------------------------------------------------------------ adapted models
@@ -171,7 +220,7 @@ def test_adapt_returns_an_ordinary_fitted_regressor(meta_regressor, sinusoids):
 
 def test_adapted_classifier_takes_any_labels(few_shot_digits):
     X_train, X_test, y_train, y_test = few_shot_digits
-    clf = fast_instance(MAMLClassifier, n_way=3).fit(X_train, y_train)
+    clf = _fast(MAMLClassifier, n_way=3).fit(X_train, y_train)
     names = np.array(["five", "six", "seven", "eight", "nine"])[y_test - 5]
     keep = np.isin(y_test, [5, 6, 7])
     model = clf.adapt(X_test[keep][:15], names[keep][:15])
@@ -203,11 +252,11 @@ def test_adaptation_keeps_no_graph_and_memory_stays_flat(meta_regressor, sinusoi
 
 def test_meta_estimator_predicts_as_adapted_to_its_training_data(few_shot_digits):
     X_train, _, y_train, _ = few_shot_digits
-    clf = fast_instance(MAMLClassifier, n_way=5, n_meta_iter=200).fit(X_train, y_train)
+    clf = _fast(MAMLClassifier, n_way=5, n_meta_iter=200).fit(X_train, y_train)
     assert_array_equal(clf.classes_, [0, 1, 2, 3, 4])
     assert_array_equal(clf.predict(X_train), clf.training_task_.predict(X_train))
     assert clf.score(X_train, y_train) > 0.8
-    fewer = fast_instance(MAMLClassifier, n_way=3).fit(X_train, y_train)
+    fewer = _fast(MAMLClassifier, n_way=3).fit(X_train, y_train)
     with pytest.raises(ValueError, match="more than its n_way=3 outputs.*adapt"):
         fewer.predict(X_train)
 
@@ -235,9 +284,9 @@ def test_same_seed_same_model_also_in_a_thread(sinusoids):
 @pytest.mark.parametrize("first_order", [False, True])
 def test_continued_meta_training_equals_one_long_fit(first_order):
     tasks = SinusoidTasks()
-    long = fast_instance(MAMLRegressor, n_meta_iter=300, first_order=first_order).fit(tasks)
-    resumed = fast_instance(MAMLRegressor, n_meta_iter=150, first_order=first_order,
-                            warm_start=True)
+    long = _fast(MAMLRegressor, n_meta_iter=300, first_order=first_order).fit(tasks)
+    resumed = _fast(MAMLRegressor, n_meta_iter=150, first_order=first_order,
+                    estimator__warm_start=True)
     resumed.fit(tasks).fit(tasks)
     assert resumed.n_meta_iter_ == 300
     for p, q in zip(_params(long), _params(resumed)):
@@ -245,7 +294,7 @@ def test_continued_meta_training_equals_one_long_fit(first_order):
 
 
 def test_warm_start_refuses_a_changed_inner_loop():
-    maml = fast_instance(MAMLRegressor, n_meta_iter=5, warm_start=True).fit(SinusoidTasks())
+    maml = _fast(MAMLRegressor, n_meta_iter=5, estimator__warm_start=True).fit(SinusoidTasks())
     maml.set_params(k_shot=3, n_query=2).fit(SinusoidTasks())  # task sizes may change
     assert maml.n_meta_iter_ == 10
     with pytest.raises(ValueError, match="inner_lr"):
@@ -263,13 +312,13 @@ def test_failed_fit_leaves_the_estimator_as_it_was(sinusoids):
     maml = fast_instance(MAMLRegressor, n_meta_iter=150).fit(X, y, groups=groups)
     before = _params(maml)
     state = dict(maml.__dict__)
-    maml.set_params(callbacks=[_FailAtSecondEpoch()])
+    maml.set_params(estimator__callbacks=[_FailAtSecondEpoch()])
     with pytest.raises(RuntimeError, match="callback failed"):
         maml.fit(X, y, groups=groups)
     assert maml.net_ is state["net_"] and maml.n_meta_iter_ == 150
     for p, q in zip(before, _params(maml)):
         assert torch.equal(p, q)
-    fresh = fast_instance(MAMLRegressor, n_meta_iter=150, callbacks=[_FailAtSecondEpoch()])
+    fresh = _fast(MAMLRegressor, n_meta_iter=150, estimator__callbacks=[_FailAtSecondEpoch()])
     with pytest.raises(RuntimeError):
         fresh.fit(X, y, groups=groups)
     assert not hasattr(fresh, "net_")
@@ -283,7 +332,7 @@ def test_pickle_round_trip(meta_regressor, sinusoids):
 
 
 def test_verbose_prints_the_meta_loss(capsys):
-    fast_instance(MAMLRegressor, n_meta_iter=200, verbose=1).fit(SinusoidTasks())
+    _fast(MAMLRegressor, n_meta_iter=200, estimator__verbose=1).fit(SinusoidTasks())
     out = capsys.readouterr().out
     assert "train_loss" in out and len(out.strip().splitlines()) >= 4  # header + 2 rows
 
@@ -316,16 +365,16 @@ def test_an_adapted_model_survives_refitting_its_meta_learner(sinusoids):
     meta = fast_instance(MAMLRegressor, n_meta_iter=20).fit(X, y, groups=groups)
     model = meta.adapt(X[:10], y[:10])
     before = model.predict(X)
-    meta.set_params(network_params=dict(hidden_sizes=(8, 8))).fit(X, y, groups=groups)
+    meta.set_params(estimator__hidden_sizes=(8, 8)).fit(X, y, groups=groups)
     assert_array_equal(model.predict(X), before)
 
 
 def test_init_from_a_fitted_estimator_copies_the_trunk(sinusoids):
     X, y, _ = sinusoids
-    source = MultiTaskRegressor(trunk="mlp", trunk_params=dict(hidden_sizes=(16,)),
-                                max_epochs=2, random_state=0).fit(X, y)
-    maml = fast_instance(MAMLRegressor, n_meta_iter=1, meta_lr=1e-12,
-                         init_from=source).fit(X, y)
+    source = MultiTaskRegressor(FeedForwardRegressor(hidden_sizes=(16,), max_epochs=2),
+                                random_state=0).fit(X, y)
+    maml = _fast(MAMLRegressor, n_meta_iter=1, estimator__lr=1e-12,
+                 estimator__init_from=source).fit(X, y)
     got = maml.net_.module_.network.trunk.dense0[0].weight.detach()
     expected = source.net_.module_.trunk.dense0[0].weight.detach()
     assert_allclose(got.numpy(), expected.numpy(), atol=1e-9)
@@ -353,8 +402,9 @@ def test_bad_input_gets_clear_errors(sinusoids, few_shot_digits):
     with pytest.raises(ValueError, match="class 4 has 1 rows"):
         keep = (y_train != 4) | (np.cumsum(y_train == 4) == 1)
         fast_instance(MAMLClassifier).fit(X_train[keep], y_train[keep])
-    with pytest.raises(ValueError, match="network_params cannot set"):
-        fast_instance(MAMLRegressor, network_params=dict(n_features=3)).fit(X, y)
+    # the network is the wrapped estimator's: one of the wrong kind is refused
+    with pytest.raises(ValueError, match=r"wraps a regressor.*Pass FeedForwardRegressor"):
+        MAMLRegressor(FeedForwardClassifier(), n_meta_iter=2).fit(X, y)
     maml = fast_instance(MAMLRegressor, n_meta_iter=2).fit(X, y, groups=groups)
     with pytest.raises(ValueError, match="features"):
         maml.adapt(np.c_[X, X][:10], y[:10])
@@ -410,7 +460,8 @@ def test_adaptation_edge_cases(meta_regressor, sinusoids):
     with pytest.raises(ValueError, match="steps must be"):
         meta_regressor.adapt(X[:5], y[:5], steps=True)
     with pytest.raises(ValueError, match="could not build its network"):
-        MAMLRegressor(torch.nn.Linear(3, 8), input_shape=(1,), n_meta_iter=2).fit(X, y)
+        MAMLRegressor(TorchModuleRegressor(torch.nn.Linear(3, 8), input_shape=(1,)),
+                      n_meta_iter=2).fit(X, y)
 
 
 def test_evaluate_adaptation_checks_its_arguments(meta_regressor, sinusoids, few_shot_digits):
@@ -430,13 +481,13 @@ def test_evaluate_adaptation_checks_its_arguments(meta_regressor, sinusoids, few
 
 
 def test_verbose_prints_a_table_of_meta_iterations(capsys):
-    maml = fast_instance(MAMLRegressor, n_meta_iter=150, verbose=1, random_state=0)
+    maml = _fast(MAMLRegressor, n_meta_iter=150, estimator__verbose=1, random_state=0)
     maml.fit(SinusoidTasks())
     lines = capsys.readouterr().out.splitlines()
     assert "meta_iter" in lines[0] and "train_loss" in lines[0]
     assert [int(line.split()[1]) for line in lines[2:]] == [100, 150]
     assert maml.history_[:, "meta_iter"] == [100, 150]
-    maml.set_params(warm_start=True, n_meta_iter=30).fit(SinusoidTasks())
+    maml.set_params(estimator__warm_start=True, n_meta_iter=30).fit(SinusoidTasks())
     assert maml.history_[-1, "meta_iter"] == 180
     assert capsys.readouterr().out.split()[1] == "180"  # the table goes on
     fast_instance(MAMLRegressor, n_meta_iter=20).fit(SinusoidTasks())

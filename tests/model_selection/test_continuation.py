@@ -29,7 +29,8 @@ from .test_hyperband import EpochCounter, _data, two_metrics
     (make_pipeline(StandardScaler(), SGDClassifier()), "sgdclassifier__max_iter", "refit"),
     (RandomForestClassifier(), "n_estimators", "grow"),
     (RandomForestClassifier(), "max_depth", "refit"),
-    (DeepEnsembleClassifier(), "n_members", "refit"),
+    (DeepEnsembleClassifier(), "n_estimators", "refit"),
+    (DeepEnsembleClassifier(CNNClassifier()), "estimator__max_epochs", "resume"),
     (CNNClassifier(), "n_samples", "refit"),
 ])
 def test_declared_continuation(estimator, resource, mode):
@@ -70,6 +71,28 @@ def test_package_estimator_resumes_exactly(digits):
         fresh = clone(cnn).set_params(**res["params"][row])
         for k in range(2):  # the continued model is the fresh one, bit for bit
             assert _fold_score(search, fresh, X, y, k) == res[f"split{k}_test_score"][row]
+
+
+def test_meta_estimators_resume_through_their_wrapped_estimator(digits):
+    # the resource is the wrapped CNN's max_epochs; warm_start is the CNN's too
+    X, y = digits
+    cnn = fast_instance(CNNClassifier, input_shape=(1, 8, 8), channels=(4,), max_epochs=4)
+    ens = DeepEnsembleClassifier(cnn, n_estimators=2, random_state=0)
+    search = HyperbandSearchCV(ens, {"estimator__lr": [1e-2, 2e-2, 3e-2, 5e-2]},
+                               resource="estimator__max_epochs", max_resource=4, eta=2, cv=2,
+                               random_state=0).fit(X, y)
+    res = search.cv_results_
+    row = np.flatnonzero(res["continuation"] == "resume")[0]
+    fresh = clone(ens).set_params(**res["params"][row])
+    assert _fold_score(search, fresh, X, y, 0) == res["split0_test_score"][row]
+
+
+def test_maml_warm_starts_through_its_wrapped_estimator():
+    from sklearn_mlarch.model_selection._continuation import check_continuation, warm_start_key
+
+    maml = MAMLRegressor()
+    assert warm_start_key(maml, "n_meta_iter") == "estimator__warm_start"
+    assert check_continuation(maml, "n_meta_iter", "resume") == "resume"
 
 
 @pytest.mark.parametrize("estimator", [

@@ -73,14 +73,14 @@ def test_default_architecture_follows_the_input(digits):
 @pytest.mark.parametrize("n, batch, epochs", [(36, 16, 500), (3, 16, 1000), (200, 20, 150), (1437, 64, 66),
                                               (60000, 64, 10)])
 def test_auto_budget_counts_optimizer_steps(n, batch, epochs):
-    from sklearn_mlarch.base import auto_batch_size
+    from sklearn_mlarch._engine import auto_batch_size
 
-    est = CNNClassifier()
+    est = CNNClassifier()._engine_config()
     assert auto_batch_size(n) == batch
-    assert est._auto_epochs(n, batch) == epochs
+    assert est.auto_epochs(n, batch) == epochs
     # early stopping holds out validation_fraction: fewer steps per epoch
-    held = CNNClassifier(early_stopping=True, validation_fraction=0.5)
-    assert held._auto_epochs(200, 20) == est._auto_epochs(100, 20)
+    held = CNNClassifier(early_stopping=True, validation_fraction=0.5)._engine_config()
+    assert held.auto_epochs(200, 20) == est.auto_epochs(100, 20)
 
 
 def test_auto_budget_is_what_fit_trains():
@@ -161,7 +161,7 @@ def test_deep_ensemble_refuses_series_of_different_lengths():
 
     series, y = _ragged_series()
     with pytest.raises(ValueError, match="takes series of one length.*CNNClassifier"):
-        DeepEnsembleClassifier(n_members=2, max_epochs=1).fit(series, y)
+        DeepEnsembleClassifier(CNNClassifier(max_epochs=1), n_estimators=2).fit(series, y)
 
 
 def test_equal_length_series_lists_read_as_arrays():

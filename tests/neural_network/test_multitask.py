@@ -7,10 +7,20 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_mlarch import MultiTaskClassifier, MultiTaskRegressor
+from sklearn_mlarch import (CNNClassifier, CNNRegressor, FeedForwardClassifier,
+                            FeedForwardRegressor, MultiTaskClassifier, MultiTaskRegressor,
+                            RNNClassifier, TorchModuleClassifier)
 from sklearn_mlarch._training import MultiTaskObjective, CrossEntropyObjective, SquaredErrorObjective
 from sklearn_mlarch.neural_network import make_task_scorer
-from sklearn_mlarch.utils._testing import fast_instance
+from sklearn_mlarch.utils._testing import FAST_PARAMS
+
+_META = {"task_weights", "regression_tasks", "missing_label", "random_state"}
+
+
+def _split(kw, base):
+    meta = {k: v for k, v in kw.items() if k in _META}
+    est = {k: v for k, v in kw.items() if k not in _META}
+    return meta, base(**{**FAST_PARAMS[base.__name__], **est})
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +29,14 @@ def tasks(digits):
     return X.reshape(-1, 1, 8, 8), np.c_[d, d % 2, d >= 5]
 
 
-def _clf(**kw):
-    return fast_instance(MultiTaskClassifier, **{"max_epochs": 15, **kw})
+def _clf(base=CNNClassifier, **kw):
+    meta, est = _split({"max_epochs": 15, **kw}, base)
+    return MultiTaskClassifier(est, **{"random_state": 0, **meta})
+
+
+def _reg(base=CNNRegressor, **kw):
+    meta, est = _split(kw, base)
+    return MultiTaskRegressor(est, **{"random_state": 0, **meta})
 
 
 def test_predict_follows_multi_output_conventions(tasks):
@@ -121,8 +137,7 @@ def test_regressor_with_missing_targets_and_mean_r2():
     Y = np.c_[X.sum(1) * 10, X[:, 0] - X[:, 1]]
     Ym = Y.copy()
     Ym[rng.rand(150) < 0.3, 1] = np.nan
-    reg = fast_instance(MultiTaskRegressor, trunk="mlp", trunk_params={"hidden_sizes": (32,)},
-                        max_epochs=60).fit(X, Ym)
+    reg = _reg(FeedForwardRegressor, hidden_sizes=(32,), max_epochs=60).fit(X, Ym)
     r2 = reg.score_tasks(X, Y)
     assert r2.min() > 0.7 and reg.score(X, Y) == pytest.approx(r2.mean())
 
@@ -130,7 +145,7 @@ def test_regressor_with_missing_targets_and_mean_r2():
 def test_user_module_as_trunk(tasks):
     X, Y = tasks
     trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU())
-    clf = _clf(trunk=trunk).fit(X, Y)
+    clf = _clf(TorchModuleClassifier, module=trunk).fit(X, Y)
     assert clf.score_tasks(X, Y).min() > 0.8
     assert trunk[1].weight.grad is None  # the user's module is copied, not trained
 
@@ -138,8 +153,8 @@ def test_user_module_as_trunk(tasks):
 def test_rnn_and_mlp_trunks(digits):
     X, d = digits
     Y = np.c_[d, d % 2]
-    rnn = _clf(trunk="rnn", input_shape=(8, 8), trunk_params={"hidden_size": 16}).fit(X, Y)
-    mlp = _clf(trunk="mlp", trunk_params={"hidden_sizes": (32,)}).fit(X, Y)
+    rnn = _clf(RNNClassifier, input_shape=(8, 8), hidden_size=16).fit(X, Y)
+    mlp = _clf(FeedForwardClassifier, hidden_sizes=(32,)).fit(X, Y)
     assert {n.split(".")[1] for n, _ in rnn.net_.module_.named_parameters()
             if n.startswith("trunk")} == {"rnn"}
     assert rnn.score_tasks(X, Y).min() > 0.6 and mlp.score_tasks(X, Y).min() > 0.8
@@ -164,15 +179,13 @@ def test_bad_input(tasks):
         _clf().fit(X, np.c_[Y[:, 0], np.zeros(len(Y))])
     with pytest.raises(ValueError, match="has no labels"):
         _clf().fit(X, np.c_[Y[:, 0], np.full(len(Y), np.nan)])
-    with pytest.raises(ValueError, match="task_weights must hold 3"):
+    with pytest.raises(ValueError, match=r"task_weights=\[1.0, 2.0\] must hold one.*\(3 tasks"):
         _clf(task_weights=[1.0, 2.0]).fit(X, Y)
-    with pytest.raises(ValueError, match="trunk_params"):
-        _clf(trunk_params={"chanels": (8,)}).fit(X, Y)
     with pytest.raises(ValueError, match="regression_tasks"):
         _clf(regression_tasks=[7]).fit(X, Y)
     clf = _clf(max_epochs=1).fit(X, Y)
-    with pytest.raises(ValueError, match="y has 2 tasks"):
-        clf.set_params(warm_start=True).fit(X, Y[:, :2])
+    with pytest.raises(ValueError, match="y with 2 columns.*3 tasks"):
+        clf.set_params(estimator__warm_start=True).fit(X, Y[:, :2])
 
 
 def test_partial_fit_warm_start_and_exact_resumption(tasks):
@@ -188,6 +201,9 @@ def test_partial_fit_warm_start_and_exact_resumption(tasks):
 def test_warm_start_with_changed_task_setup_raises(tasks):
     X, Y = tasks
     clf = _clf(max_epochs=1, warm_start=True).fit(X, Y)
+    with pytest.raises(ValueError, match="estimator__channels.*warm_start=False"):
+        clone_ = _clf(max_epochs=1, warm_start=True).fit(X, Y)
+        clone_.set_params(estimator__channels=(4,)).fit(X, Y)
     with pytest.raises(ValueError, match="task_weights.*warm_start=False"):
         clf.set_params(task_weights=[1.0, 0.0, 0.0]).fit(X, Y)
 
@@ -213,11 +229,9 @@ def test_pandas_na_and_bad_regression_targets(tasks):
     assert list(clf.classes_[1]) == ["even", "odd"]
     rng = np.random.RandomState(0)
     with pytest.raises(ValueError, match="cannot be standardised"):
-        fast_instance(MultiTaskRegressor, trunk="mlp", max_epochs=1).fit(
+        _reg(FeedForwardRegressor, max_epochs=1).fit(
             X.reshape(len(X), -1), np.c_[rng.rand(len(X)) * 1e-310, rng.rand(len(X))])
-    with pytest.raises(ValueError, match="trunk_params cannot set"):
-        _clf(trunk_params={"n_outputs": 5}).fit(X, Y)
-    with pytest.raises(ValueError, match="task_weights must hold numbers"):
+    with pytest.raises(ValueError, match="task_weights=.* must hold one finite weight"):
         _clf(task_weights=["a", "b", "c"]).fit(X, Y)
 
 
@@ -228,8 +242,8 @@ def test_sample_weights_keep_each_task_on_its_own_scale():
     X, Y = rng.rand(40, 4), rng.rand(40, 2)
     Y[:20, 1] = np.nan
     w = np.r_[np.full(20, 1.0), np.full(20, 0.1)]
-    est = fast_instance(MultiTaskRegressor, max_epochs=1).fit(X, Y)
-    sw = est._prepare_sample_weight(w, est._prepare_targets(Y, reset=False))
+    est = _reg(FeedForwardRegressor, max_epochs=1).fit(X, Y)
+    sw = est.targets_.sample_weight(w, est.targets_.encode(Y), np.float32)
     assert sw.shape == (40, 2)
     assert np.allclose(sw[20:, 1], 1.0) and np.all(sw[:20, 1] == 0)
     assert sw[:, 0].mean() == pytest.approx(1.0, rel=1e-5)
@@ -241,10 +255,105 @@ def test_sample_weights_keep_each_task_on_its_own_scale():
     torch.testing.assert_close(weighted[1], plain[1])
 
 
-def test_a_list_of_arrays_of_different_shapes_is_refused_clearly():
-    from sklearn_mlarch import MultiTaskClassifier
+def test_a_list_of_series_of_different_lengths_is_read_by_a_cnn_trunk():
+    # the multi-task model reads whatever its base estimator reads
+    rng = np.random.RandomState(0)
+    X = [rng.randn(1, n) for n in rng.randint(20, 40, size=40)]
+    Y = np.c_[[int(x.mean() > 0) for x in X], [x.shape[1] > 30 for x in X]]
+    clf = _clf(max_epochs=2).fit(X, Y)
+    assert clf.predict(X).shape == (40, 2)
+    assert clf.predict([rng.randn(1, 80)]).shape == (1, 2)  # longer than any seen in fit
 
-    X = [np.ones((1, 5)), np.ones((1, 7)), np.ones((1, 5))]
-    with pytest.raises(ValueError, match="list of arrays of different shapes, which "
-                                         "MultiTaskClassifier cannot read.*CNNClassifier"):
-        MultiTaskClassifier(max_epochs=1).fit(X, np.array([[0, 1], [1, 0], [0, 0]]))
+
+# ---------------------------------------------------------------- hostile-user findings
+def test_task_scorer_on_a_pipeline_leaves_out_the_missing_label(tasks):
+    X, Y = tasks
+    Ym = Y.copy()
+    Ym[::2, 0] = -1  # half the digits unknown
+    pipe = make_pipeline(StandardScaler(), _clf(missing_label=-1, max_epochs=5))
+    pipe.fit(X.reshape(len(X), -1), Ym)
+    pred = pipe.predict(X.reshape(len(X), -1))
+    keep = Ym[:, 0] != -1
+    expected = float((pred[keep, 0] == Ym[keep, 0]).mean())
+    from sklearn.metrics import accuracy_score
+    assert make_task_scorer(0, accuracy_score)(pipe, X.reshape(len(X), -1), Ym) == expected
+    assert make_task_scorer(0)(pipe, X.reshape(len(X), -1), Ym) == expected  # no AttributeError
+
+
+def test_missing_label_applies_to_classification_tasks_only(tasks):
+    X, Y = tasks
+    target = np.c_[Y[:, 0], np.where(Y[:, 0] % 3 == 0, -1.0, X.mean(axis=(1, 2, 3)))]
+    clf = _clf(missing_label=-1, regression_tasks=[1], max_epochs=3).fit(X, target)
+    assert not clf.targets_.missing(target)[:, 1].any()  # -1.0 is a regression value
+    from sklearn.metrics import r2_score
+    assert clf.score_tasks(X, target)[1] == pytest.approx(
+        r2_score(target[:, 1], clf.predict(X)[:, 1].astype(float)))
+
+
+def test_y_columns_are_checked_on_every_call(tasks):
+    X, Y = tasks
+    labels = pd.DataFrame({"digit": Y[:, 0], "parity": Y[:, 1]})
+    clf = _clf(max_epochs=1).fit(X, labels)
+    swapped = labels[["parity", "digit"]]
+    with pytest.raises(ValueError, match=r"columns \['parity', 'digit'\].*y\[model.task_names_\]"):
+        clf.partial_fit(X, swapped)
+    with pytest.raises(ValueError, match="columns"):
+        clf.set_params(estimator__warm_start=True).fit(X, swapped)
+    with pytest.raises(ValueError, match="columns"):
+        clf.score_tasks(X, swapped)
+    with pytest.raises(ValueError, match="3 columns.*2 tasks"):
+        clf.score_tasks(X, labels.assign(extra=0))
+    with pytest.raises(ValueError, match="1-D y.*2 tasks"):
+        clf.score(X, Y[:, 0])
+    assert clf.score_tasks(X, labels).shape == (2,)  # the fitted order is accepted
+
+
+def test_transfer_between_multitask_models_copies_each_head_that_fits(tasks):
+    X, Y = tasks
+    source = _clf(max_epochs=2).fit(X, Y[:, :2])                       # digit, parity
+    target = _clf(max_epochs=1, lr=1e-12, init_from=source, freeze=["trunk", "heads.0"])
+    target.fit(X, np.c_[Y[:, 0], Y[:, 2]])                            # digit, big
+    src, dst = source.net_.module_.state_dict(), target.net_.module_.state_dict()
+    assert torch.equal(src["heads.0.weight"], dst["heads.0.weight"])  # same task, kept
+    assert src["heads.1.weight"].shape == dst["heads.1.weight"].shape
+    assert not torch.equal(src["heads.1.weight"], dst["heads.1.weight"])  # other classes
+    with pytest.raises(ValueError, match=r"freezes \['heads.1'\].*randomly initialised"):
+        _clf(max_epochs=1, init_from=source, freeze="heads.1").fit(X, np.c_[Y[:, 0], Y[:, 2]])
+
+
+def test_nan_labels_work_with_integer_cv_in_model_selection(tasks):
+    from sklearn.model_selection import cross_validate
+
+    X, Y = tasks
+    Ym = Y.astype(float)
+    Ym[::3, 1] = np.nan
+    X2 = X.reshape(len(X), -1)
+    est = _clf(input_shape=(1, 8, 8), max_epochs=2)
+    assert cross_val_score(est, X2, Ym, cv=2).shape == (2,)
+    assert len(cross_validate(est, X2, Ym, cv=2)["test_score"]) == 2
+    GridSearchCV(est, {"task_weights": ["equal"]}, cv=2).fit(X2, Ym)
+
+
+def test_unclear_errors_are_clear(tasks):
+    X, Y = tasks
+    with pytest.raises(ValueError, match="classes has 1 entries, but y has 3 tasks"):
+        _clf().partial_fit(X, Y, classes=[np.arange(10)])
+    with pytest.raises(ValueError, match="task_weights=.*nothing trains"):
+        _clf(task_weights=[0, 0, 0]).fit(X, Y)
+    with pytest.raises(ValueError, match="regression_tasks holds True.*not booleans"):
+        _clf(regression_tasks=[True]).fit(X, Y)
+    with pytest.raises(ValueError, match="MultiTaskClassifier wraps a classifier, got "
+                                         "CNNRegressor. Pass CNNClassifier"):
+        MultiTaskClassifier(CNNRegressor()).fit(X, Y)
+
+
+@pytest.mark.parametrize("check", ["check_classifiers_train", "check_classifiers_one_label",
+                                   "check_classifiers_classes", "check_supervised_y_2d",
+                                   "check_classifiers_regression_target"])
+def test_classifier_checks_on_single_task_y(check):
+    # MultiTaskClassifier is not tagged a scikit-learn classifier (so that model
+    # selection does not stratify its task table); the classifier checks of 1-D
+    # y run here explicitly
+    from sklearn.utils import estimator_checks
+
+    getattr(estimator_checks, check)("MultiTaskClassifier", _clf())

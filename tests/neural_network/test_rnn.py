@@ -17,7 +17,7 @@ def test_cells_and_sizes(cell, module):
     rnn = [m for m in clf.net_.module_.modules() if isinstance(m, torch.nn.RNNBase)]
     assert len(rnn) == 1 and type(rnn[0]) is module
     assert rnn[0].num_layers == 2 and rnn[0].bidirectional and rnn[0].hidden_size == 5
-    assert clf.input_shape_ == (10, 2)
+    assert clf.input_shape_ == (2, 10) and rnn[0].input_size == 2  # (C, L): 2 channels
 
 
 def test_learns_sequence_order():
@@ -44,24 +44,24 @@ def test_padding_value_on_flat_rows_equals_ragged_input():
                                         variable_length=True, random_state=1)
     flat = np.zeros((len(X), 6))
     for i, s in enumerate(X):
-        flat[i, :len(s)] = s[:, 0]
+        flat[i, :s.shape[1]] = s[0]
     flat[flat == 0] = 1e-9  # keep real zeros apart from padding
     for i, s in enumerate(X):
-        flat[i, len(s):] = 0.0
+        flat[i, s.shape[1]:] = 0.0
     ragged = fast_instance(RNNRegressor, max_epochs=3).fit(X, y)
     padded = fast_instance(RNNRegressor, max_epochs=3, padding_value=0.0).fit(flat, y)
     assert_allclose(ragged.predict(X), padded.predict(flat), rtol=1e-5)
 
 
 def test_padding_errors():
-    X = np.random.RandomState(0).rand(10, 4, 2)
+    X = np.random.RandomState(0).rand(10, 2, 4)  # 2 channels of 4 steps
     y = np.arange(10) % 2
     bad = X.copy()
-    bad[0, 1, 0] = np.nan
+    bad[0, 0, 1] = np.nan
     with pytest.raises(ValueError, match="inside a time step"):
         fast_instance(RNNClassifier, padding_value=np.nan).fit(bad, y)
     bad = X.copy()
-    bad[0, 1] = np.nan
+    bad[0, :, 1] = np.nan
     with pytest.raises(ValueError, match="padding before real time steps"):
         fast_instance(RNNClassifier, padding_value=np.nan).fit(bad, y)
     with pytest.raises(ValueError, match="NaN"):
@@ -83,12 +83,13 @@ def test_longer_sequences_than_in_fit_are_predicted(padding_value):
     clf = fast_instance(RNNClassifier, max_epochs=1,
                         padding_value=padding_value).fit(X, y)
     rng = np.random.RandomState(0)
-    longer = [rng.rand(12, 2) + 0.5, rng.rand(5, 2) + 0.5]
+    longer = [rng.rand(2, 12) + 0.5, rng.rand(2, 5) + 0.5]
     assert_allclose(clf.predict_proba(longer), _one_by_one(clf, longer), atol=1e-5)
-    with pytest.raises(ValueError, match="features per time step"):
-        clf.predict([rng.rand(12, 3), rng.rand(5, 3)])
+    with pytest.raises(ValueError, match="series of 3 channels, but RNNClassifier was "
+                                         r"fitted on 2.*X.transpose\(0, 2, 1\)"):
+        clf.predict([rng.rand(3, 12), rng.rand(3, 5)])
     with pytest.raises(ValueError, match="inf"):
-        clf.predict([np.full((12, 2), np.inf), rng.rand(5, 2)])
+        clf.predict([np.full((2, 12), np.inf), rng.rand(2, 5)])
 
 
 def test_longer_sequences_need_padded_fit():
@@ -96,10 +97,10 @@ def test_longer_sequences_need_padded_fit():
     X, y = make_sequence_classification(20, n_timesteps=8, random_state=0)
     clf = fast_instance(RNNClassifier, max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="12 time steps.*fitted on 8.*padding_value"):
-        clf.predict(np.zeros((2, 12, 2)))
+        clf.predict(np.zeros((2, 2, 12)))
 
 
 def test_input_shape_must_be_2d():
     X, y = make_sequence_classification(20, random_state=0)
-    with pytest.raises(ValueError, match=r"\(T, F\)"):
+    with pytest.raises(ValueError, match=r"\(C, L\)"):
         RNNClassifier(input_shape=(2, 20, 1)).fit(X.reshape(20, -1), y)

@@ -1,0 +1,128 @@
+"""How an estimator reads its input: validation and the sample shape.
+
+:class:`InputReader` is the part of an estimator that turns scikit-learn
+data (flat rows, n-D arrays, lists of series) into the ``(n, *input_shape_)``
+array its network reads. Each architecture overrides its hooks
+(``_as_array``, ``_default_input_shape``, ``_check_input_shape``); the
+meta-estimators read their input through the estimator they wrap.
+"""
+
+import numpy as np
+from sklearn.utils.validation import check_array, check_consistent_length, validate_data
+
+from .networks.blocks import positive_ints
+
+
+def _check_representable(X, dtype, name="X"):
+    """Raise when values of float64 ``X`` overflow or vanish in ``dtype``."""
+    finfo = np.finfo(dtype)
+    if X.dtype == dtype or X.size == 0:
+        return
+    magnitude = np.abs(X[np.isfinite(X)]) if np.isnan(X).any() else np.abs(X)
+    largest = magnitude.max(initial=0.0)
+    if largest > finfo.max:
+        raise ValueError(
+            f"{name} has values up to {largest:.3g}, beyond the range of {dtype} "
+            f"({finfo.max:.3g}): they would become infinite. Scale {name} (e.g. "
+            "StandardScaler) or pass dtype='float64'.")
+    nonzero = magnitude[magnitude > 0]
+    if nonzero.size and nonzero.min() < finfo.tiny:
+        raise ValueError(
+            f"{name} has non-zero values as small as {nonzero.min():.3g}, below the smallest "
+            f"normal {dtype} ({finfo.tiny:.3g}): they would lose precision or become 0. "
+            f"Scale {name} (e.g. StandardScaler) or pass dtype='float64'.")
+
+
+
+class InputReader:
+    """Input validation and sample shapes of a neural estimator (a mixin)."""
+
+    # ------------------------------------------------------------------ input
+    def _as_array(self, X, reset):
+        """Hook: turn other inputs (ragged sequence lists) into arrays.
+
+        Returns ``(X, padded)``; ``padded`` says NaN may mark padding.
+        """
+        if (isinstance(X, (list, tuple)) and len(X) > 1
+                and all(hasattr(s, "__len__") and not isinstance(s, str) for s in X)
+                and len({np.shape(s) for s in X}) > 1):
+            raise ValueError(
+                f"X is a list of arrays of different shapes, which {type(self).__name__} "
+                "cannot read: pad or resample them to one shape. CNNClassifier and "
+                "CNNRegressor read a list of (C, L_i) series, RNNClassifier and "
+                "RNNRegressor a list of (T_i, F) sequences.")
+        return X, False
+
+    def _finalize_input(self, X, padded):
+        """Hook: last checks once X has its network shape ``(n, *input_shape_)``."""
+        return X
+
+    def _validate_X(self, X, y="no_validation", reset=True, targets=None):
+        """Validate X (and y unless ``"no_validation"``, as ``targets`` reads it) and
+        shape X for the network; returns ``(X, y)``."""
+        X, padded = self._as_array(X, reset)
+        sample_shape = None
+        if isinstance(X, np.ndarray) and X.ndim > 2:
+            sample_shape = tuple(int(s) for s in X.shape[1:])
+            if not reset:
+                self._check_sample_shape(sample_shape)
+            X = X.reshape(len(X), -1)
+        fitting = not (isinstance(y, str) and y == "no_validation")
+        kwargs = dict(reset=reset, dtype=(np.float64, np.float32),
+                      ensure_min_samples=2 if fitting else 1,
+                      ensure_all_finite="allow-nan" if padded else True)
+        if fitting and targets.allow_missing:
+            # missing labels (NaN, None) are data here, not an error
+            if y is None:
+                raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                                 "target y is None.")
+            X = validate_data(self, X, **kwargs)
+            y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite="allow-nan",
+                            input_name="y")
+            check_consistent_length(X, y)
+        elif fitting:
+            X, y = validate_data(self, X, y, multi_output=targets.multi_output,
+                                 y_numeric=targets.numeric, **kwargs)
+        else:
+            X = validate_data(self, X, **kwargs)
+        if reset:
+            self.input_shape_ = self._resolve_input_shape(X.shape[1], sample_shape)
+        _check_representable(X, np.dtype(self.dtype))
+        # C order: torch picks other (differently rounding) kernels for strided input
+        X = np.ascontiguousarray(X.reshape(len(X), *self.input_shape_), dtype=self.dtype)
+        return self._finalize_input(X, padded), y
+
+    def _check_sample_shape(self, sample_shape):
+        if sample_shape != tuple(self.input_shape_):
+            raise ValueError(
+                f"X has samples of shape {sample_shape}, but {type(self).__name__} was "
+                f"fitted on samples of shape {tuple(self.input_shape_)}. Give X in the "
+                "fitted layout (axes in the same order, e.g. channels first: "
+                "X.transpose(0, 3, 1, 2) for (n, H, W, C) images), or flat rows.")
+
+    def _resolve_input_shape(self, n_features, sample_shape):
+        # flat rows without input_shape: often tabular data (the CNN then
+        # flattens rather than averaging over positions)
+        self._flat_rows_ = sample_shape is None and self.input_shape is None
+        if self.input_shape is not None:
+            shape = positive_ints(self.input_shape, "input_shape")
+            if int(np.prod(shape)) != n_features:
+                raise ValueError(
+                    f"input_shape={tuple(self.input_shape)} needs {int(np.prod(shape))} "
+                    f"features per sample, but X has {n_features}"
+                    + (f" (sample shape {sample_shape})" if sample_shape else "")
+                    + ". Pass an input_shape whose product is the number of features, "
+                    "or input_shape=None to use X's own shape. In BaggingClassifier or "
+                    "BaggingRegressor, feature subsampling cannot keep a fixed input shape: "
+                    "use max_features=1.0 and bootstrap_features=False.")
+            if sample_shape is not None and sample_shape != shape:
+                raise ValueError(
+                    f"X has samples of shape {sample_shape} but input_shape={shape}. "
+                    "Reorder X's axes to input_shape (e.g. channels first), pass "
+                    "input_shape=None to use X's own shape, or pass flat rows.")
+        elif sample_shape is not None:
+            shape = sample_shape
+        else:
+            shape = self._default_input_shape(n_features)
+        self._check_input_shape(shape)
+        return shape

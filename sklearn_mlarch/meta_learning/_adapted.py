@@ -1,0 +1,195 @@
+"""Models adapted to one task from a meta-learned initialisation."""
+
+import copy
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
+
+from .._targets import softmax
+
+
+class _BaseAdapted(BaseEstimator):
+    """A meta-learned network adapted to one task; ``fit`` adapts, from the meta-learner.
+
+    ``fit`` takes a snapshot of the meta-learner (``meta_``): refitting or
+    changing the meta-learner afterwards leaves the adapted model as it was.
+    Cloning keeps the fitted meta-learner (as a shallow copy, so a search
+    that sets ``meta_estimator__inner_lr`` or ``meta_estimator__adapt_steps``
+    on a clone leaves yours unchanged), so the adapted model can be
+    cross-validated and searched: each fold adapts from the same
+    initialisation.
+    """
+
+    def __init__(self, meta_estimator, *, steps=None):
+        self.meta_estimator = meta_estimator
+        self.steps = steps
+
+    def __sklearn_clone__(self):
+        return type(self)(copy.copy(self.meta_estimator), steps=self.steps)
+
+    def _validate(self, meta, X, y=None):
+        check_is_fitted(meta)
+        X, _ = meta._validate_input(X, reset=False)
+        if y is None:
+            return X, None
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
+                        ensure_all_finite=not hasattr(meta, "classes_"))
+        check_consistent_length(X, y)
+        return X, y
+
+    def _fit_params(self, X, y):
+        steps = self.steps
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, Integral)
+                                  or steps < 0):
+            raise ValueError(f"steps must be a non-negative int, got {steps!r}.")
+        steps = self.meta_._adapt_steps() if steps is None else steps
+        self.params_ = self.meta_._adapted_params(X, y, steps)
+        if not all(torch.isfinite(p).all() for p in self.params_.values()):
+            raise ValueError(
+                f"Adaptation diverged: the parameters are not finite after {steps} steps "
+                f"with inner_lr={self.meta_.inner_lr:g}. Use fewer steps or a smaller "
+                "inner_lr (meta.set_params(inner_lr=...)), or scale the targets.")
+        self.n_features_in_ = self.meta_.n_features_in_
+        self.n_steps_ = steps
+
+    def _snapshot(self):
+        check_is_fitted(self.meta_estimator)
+        self.meta_ = copy.copy(self.meta_estimator)  # fitted state by reference, read only
+        return self.meta_
+
+    def _output(self, X):
+        check_is_fitted(self)
+        X, _ = self._validate(self.meta_, X)
+        return self.meta_._network_output(self.params_, X)
+
+
+class AdaptedRegressor(RegressorMixin, _BaseAdapted):
+    """A regressor adapted to one task by :meth:`MAMLRegressor.adapt`.
+
+    Parameters
+    ----------
+    meta_estimator : MAMLRegressor
+        Fitted meta-learner to adapt from.
+    steps : int, default=None
+        Gradient steps on the support set; None takes the meta-learner's
+        ``adapt_steps``.
+
+    Attributes
+    ----------
+    params_ : dict of str to tensor
+        The adapted parameters (no autograd graph).
+    n_steps_ : int
+        Gradient steps taken.
+    """
+
+    def fit(self, X, y):
+        """Adapt to the task's support set ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_support, n_features) or (n_support, *input_shape)
+        y : array-like of shape (n_support,) or (n_support, n_outputs)
+
+        Returns
+        -------
+        self : object
+        """
+        meta = self._snapshot()
+        X, y = self._validate(meta, X, y)
+        self._y_ndim = np.ndim(y)
+        y = meta._prepare_targets(y, reset=False)
+        self._fit_params(X, y)
+        return self
+
+    def predict(self, X):
+        """Predictions of the adapted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._output(X)
+        return out.ravel() if self._y_ndim == 1 else out
+
+
+class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
+    """A classifier adapted to new classes by :meth:`MAMLClassifier.adapt`.
+
+    Parameters
+    ----------
+    meta_estimator : MAMLClassifier
+        Fitted meta-learner to adapt from.
+    steps : int, default=None
+        Gradient steps on the support set; None takes the meta-learner's
+        ``adapt_steps``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels of the support set, in sorted order; class ``i`` uses the
+        network's output ``i``.
+    params_ : dict of str to tensor
+        The adapted parameters (no autograd graph).
+    n_steps_ : int
+        Gradient steps taken.
+    """
+
+    def fit(self, X, y):
+        """Adapt to the support set ``(X, y)``: a few labelled rows of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_support, n_features) or (n_support, *input_shape)
+        y : array-like of shape (n_support,)
+
+        Returns
+        -------
+        self : object
+        """
+        meta = self._snapshot()
+        X, y = self._validate(meta, X, y)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        n_way = meta.n_way_
+        if len(self.classes_) > n_way:
+            raise ValueError(f"The support set has {len(self.classes_)} classes, but the "
+                             f"meta-learner was trained on {n_way}-way episodes: adapt to at "
+                             f"most {n_way} classes, or meta-train with n_way="
+                             f"{len(self.classes_)}.")
+        codes = np.searchsorted(self.classes_, y).astype(np.int64)
+        self._fit_params(X, codes)
+        return self
+
+    def predict_proba(self, X):
+        """Probabilities of the support set's classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return softmax(self._output(X)[:, :len(self.classes_)], axis=1)
+
+    def predict(self, X):
+        """Most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
