@@ -2,9 +2,10 @@
 An RNN and a CNN on sequences of varying length
 ===============================================
 
-:class:`~sklearn_mlarch.RNNClassifier` takes a list of ``(T_i, F)`` arrays
-whose lengths differ; :class:`~sklearn_mlarch.CNNClassifier` the same
-series as ``(C, L_i)`` arrays, channels first. The RNN packs the
+:class:`~sklearn_mlarch.RNNClassifier` and
+:class:`~sklearn_mlarch.CNNClassifier` both take a list of ``(C, L_i)``
+arrays whose lengths differ: C channels of L_i time steps, channels first,
+as aeon and sktime hold series. The RNN packs the
 sequences; the CNN leaves the positions after each series' end out of
 every layer. Either way a sequence's prediction never depends on the others
 in its batch, and ``predict`` also takes sequences longer than any seen in
@@ -28,8 +29,9 @@ quick = "--quick" in sys.argv
 X, y = make_sequence_classification(120 if quick else 600, n_timesteps=30,
                                     variable_length=True, random_state=0)
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
-print(f"{len(X)} sequences of {min(map(len, X))} to {max(map(len, X))} steps "
-      f"and {X[0].shape[1]} features")
+lengths = [s.shape[1] for s in X]  # each series is (C, L_i)
+print(f"{len(X)} sequences of {min(lengths)} to {max(lengths)} steps "
+      f"and {X[0].shape[0]} channels")
 
 # %%
 # A GRU of 32 units per direction is plenty for three frequencies.
@@ -46,9 +48,9 @@ among = clf.predict_proba(X_test[:20])[:1]
 print(f"same prediction alone and in a batch: {np.allclose(alone, among, atol=1e-6)}")
 
 # %%
-# The CNN reads the same series channels first, each at its own length: the
+# The CNN reads the same list of series, each at its own length: the
 # positions after a series' end are left out of its convolutions, batch
 # norm and global average pooling.
 cnn = CNNClassifier(max_epochs=2 if quick else 40, random_state=0)
-cnn.fit([s.T for s in X_train], y_train)
-print(f"CNNClassifier test accuracy {cnn.score([s.T for s in X_test], y_test):.3f}")
+cnn.fit(X_train, y_train)
+print(f"CNNClassifier test accuracy {cnn.score(X_test, y_test):.3f}")

@@ -20,6 +20,8 @@ import time
 from sklearn.ensemble import AdaBoostClassifier, BaggingClassifier, StackingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_mlarch import CNNClassifier, RNNClassifier
 from sklearn_mlarch.datasets import load_digits_images
@@ -38,8 +40,17 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_sta
 epochs = 2 if quick else 10
 cnn = CNNClassifier(input_shape=(1, 8, 8), channels=(8, 16), hidden_sizes=(32,),
                     dropout=0.0, max_epochs=epochs, random_state=0)
-rnn = RNNClassifier(input_shape=(8, 8), hidden_size=32, max_epochs=epochs,
-                    random_state=0)  # the image's rows as 8 time steps
+
+
+def rows_as_steps(X):
+    """Flat 8x8 images as (C, L) series: the 8 rows are the time steps, of 8 channels."""
+    return X.reshape(-1, 8, 8).transpose(0, 2, 1)
+
+
+# the RNN reads (n, C, L) series, so a transformer turns each image's rows
+# into time steps before it
+rnn = make_pipeline(FunctionTransformer(rows_as_steps),
+                    RNNClassifier(hidden_size=32, max_epochs=epochs, random_state=0))
 models = {
     "CNNClassifier": cnn,
     "BaggingClassifier(5 CNNs)": BaggingClassifier(cnn, n_estimators=5, random_state=0),
