@@ -2,9 +2,11 @@
 A deep ensemble: five CNNs trained as one network
 =================================================
 
-:class:`~sklearn_mlarch.DeepEnsembleClassifier` trains ``n_members`` CNNs,
-each from its own initialisation on its own bootstrap sample, as one
-network with grouped layers: one training loop and one forward pass serve
+:class:`~sklearn_mlarch.DeepEnsembleClassifier` wraps a
+:class:`~sklearn_mlarch.CNNClassifier`, as scikit-learn's
+``BaggingClassifier(estimator)`` does, and trains ``n_estimators`` copies of
+its network, each from its own initialisation on its own bootstrap sample,
+as one network with grouped layers: one training loop and one forward pass serve
 them all, much faster than fitting them one after the other. Its
 probabilities are the members' average (Lakshminarayanan et al., 2017).
 The digits on which the members disagree are those it gets wrong most
@@ -31,14 +33,17 @@ if quick:
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
 
 # %%
-# The same small architecture for a single CNN, for five CNNs bagged by
-# scikit-learn (trained one after the other) and for each member.
+# The same small CNN alone, bagged five times by scikit-learn (trained one
+# after the other) and wrapped by the deep ensemble (its five members trained
+# together). The wrapped CNN holds the architecture and the training settings;
+# the ensemble only says how many members.
 small = dict(input_shape=(1, 8, 8), channels=(8, 16), hidden_sizes=(32,), dropout=0.0,
              max_epochs=2 if quick else 20, random_state=0)
 models = {"CNNClassifier": CNNClassifier(**small),
           "BaggingClassifier(5 CNNs)": BaggingClassifier(CNNClassifier(**small),
                                                          n_estimators=5, random_state=0),
-          "DeepEnsembleClassifier(5)": DeepEnsembleClassifier(n_members=5, **small)}
+          "DeepEnsembleClassifier(5)": DeepEnsembleClassifier(CNNClassifier(**small),
+                                                              n_estimators=5)}
 for name, model in models.items():
     start = time.perf_counter()
     model.fit(X_train, y_train)
@@ -46,11 +51,11 @@ for name, model in models.items():
           f"(fit {time.perf_counter() - start:.1f} s)")
 
 # %%
-# ``predict_member_proba`` gives each member's probabilities,
-# (n_samples, n_members, n_classes). The spread of the members' votes is a
+# ``predict_member`` gives each member's probabilities,
+# (n_samples, n_estimators, n_classes). The spread of the members' votes is a
 # measure of uncertainty that a single network does not have.
 ensemble = models["DeepEnsembleClassifier(5)"]
-votes = ensemble.predict_member_proba(X_test).argmax(axis=2)  # (n_samples, n_members)
+votes = ensemble.predict_member(X_test).argmax(axis=2)  # (n_samples, n_estimators)
 agree = (votes == votes[:, :1]).all(axis=1)
 right = ensemble.predict(X_test) == y_test
 

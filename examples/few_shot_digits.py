@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 from sklearn.neighbors import NearestCentroid
 
-from sklearn_mlarch import MAMLClassifier
+from sklearn_mlarch import FeedForwardClassifier, MAMLClassifier
 from sklearn_mlarch.datasets import load_digits_images, sample_episodes, split_classes
 from sklearn_mlarch.meta_learning import evaluate_adaptation
 
@@ -44,9 +44,11 @@ def rotations_and_mirrors(X, y):
 
 # %%
 # Meta-training: episodes of 5 classes, 5 support and 5 query examples each,
-# one inner gradient step per episode.
+# one inner gradient step per episode. MAML wraps the network whose
+# initialisation it learns: a dense network of 256 hidden units, whose ``lr``
+# is the meta-learning rate.
 start = time.perf_counter()
-maml = MAMLClassifier(n_way=5, k_shot=5, network_params={"hidden_sizes": (256,)},
+maml = MAMLClassifier(FeedForwardClassifier(hidden_sizes=(256,)), n_way=5, k_shot=5,
                       n_meta_iter=50 if quick else 500, random_state=0)
 maml.fit(*rotations_and_mirrors(X_train, y_train))
 print(f"MAMLClassifier: {maml.n_meta_iter_} meta-iterations in "

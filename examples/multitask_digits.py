@@ -2,8 +2,9 @@
 Multi-task learning: one network, 3 tasks
 =========================================
 
-:class:`~sklearn_mlarch.MultiTaskClassifier` trains one shared CNN trunk
-with one output head per column of ``y``. Here the tasks are three
+:class:`~sklearn_mlarch.MultiTaskClassifier` wraps a
+:class:`~sklearn_mlarch.CNNClassifier` and trains its network's trunk,
+shared, with one output head per column of ``y``. Here the tasks are three
 questions about the same digit images: which digit, is it odd, is it at
 least 5. A third of the digit labels are missing (NaN): those rows still
 train the other two tasks. ``score_tasks`` scores each task on its labelled
@@ -35,9 +36,11 @@ Y_train[rng.rand(len(Y_train)) < 1 / 3, 0] = np.nan  # a third of the digit labe
 epochs = 2 if quick else 6
 
 # %%
-# One network for all three tasks.
+# One network for all three tasks. The wrapped CNN gives the architecture and
+# the training settings (here its epochs); the multi-task model adds the heads.
 start = time.perf_counter()
-multi = MultiTaskClassifier(max_epochs=epochs, random_state=0).fit(X_train, Y_train)
+multi = MultiTaskClassifier(CNNClassifier(max_epochs=epochs), random_state=0)
+multi.fit(X_train, Y_train)
 seconds = time.perf_counter() - start
 for name, score in zip(tasks, multi.score_tasks(X_test, Y_test)):
     print(f"MultiTaskClassifier  task {name:<6} test accuracy {score:.3f}")

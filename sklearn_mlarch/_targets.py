@@ -148,7 +148,9 @@ class Targets:
         return ArrayDataset(X, codes, weights), epochs
 
     def sample_weight(self, sw, codes, dtype, seed=0):
-        """Final per-sample weights (``seed``: the fit's, for random weights)."""
+        """Final per-sample weights (``sw`` None: all equal; ``seed``: the fit's,
+        for random weights), or None when all samples weigh the same."""
+        sw = np.ones(len(codes)) if sw is None else sw
         return normalise_weights(sw * self.weights(codes), dtype)
 
     def weights(self, codes):

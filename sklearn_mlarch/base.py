@@ -86,44 +86,55 @@ class BaseNeuralEstimator(BaseEstimator):
                          network_hint=self._network_hint)
 
     # --------------------------------------------------------------- training
-    def _train(self, X, y, sample_weight, *, incremental, epochs=None, classes=None):
-        """The one training path: validate, encode, build or continue, train, store."""
+    def _train(self, X, y, sample_weight, *, incremental, epochs=None, classes=None,
+               **data):
+        """The one training path: validate, encode, build or continue, train, store.
+
+        ``data`` is what else a fit reads (MAML's ``groups``), for ``_dataset``.
+        """
         config = self._engine_config()
         with _exclusive_fit(self), _restore_on_error(self):
             continuing = incremental and hasattr(self, "net_")
             targets = self.targets_ if continuing else self._new_targets()
             targets.read_columns(y, reset=not continuing)
             X, y = self._validate_input(X, y, reset=not continuing, targets=targets)
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                                 ensure_non_negative=True)
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                     ensure_non_negative=True)
             if continuing:
                 codes = targets.encode(y, classes=classes)
             else:
                 codes = targets.fit(y, sample_weight=sample_weight, classes=classes)
                 self._seed_ = int(check_random_state(config.random_state).randint(2**31 - 1))
             codes = _cast_targets(codes, config.np_dtype)
-            weights = targets.sample_weight(sample_weight, codes, config.np_dtype, seed=self._seed_)
+            weights = targets.sample_weight(sample_weight, codes, config.np_dtype,
+                                            seed=self._seed_)
             if continuing:
                 check_unchanged(self._setup_signature_, self._setup_signature())
                 net = continue_net(self.net_, config)
             else:
                 net = self._new_net(config, targets)
                 self._setup_signature_ = self._setup_signature()
-            if net.batch_size == "auto":
-                net.batch_size = auto_batch_size(len(X))
-            epochs = config.max_epochs if epochs is None else epochs
-            if epochs == "auto":
-                epochs = config.auto_epochs(len(X), net.batch_size)
-            dataset, epochs = targets.dataset(X, codes, weights, epochs, seed=self._seed_)
+            dataset, epochs = self._dataset(targets, net, config, X, codes, weights,
+                                            epochs, continuing, **data)
             net.max_epochs = epochs
             net.train_epochs(dataset, epochs)
             self.net_, self.targets_ = net, targets
             self.n_iter_ = len(net.history)
-            self._fitted(targets)
+            self._fitted(targets, X, y)
         return self
 
-    def _fitted(self, targets):
-        """Hook: public fitted attributes that the target handler holds."""
+    def _dataset(self, targets, net, config, X, codes, weights, epochs, continuing):
+        """``(dataset, epochs)`` of this fit: the encoded arrays, ``max_epochs`` of them."""
+        if net.batch_size == "auto":
+            net.batch_size = auto_batch_size(len(X))
+        epochs = config.max_epochs if epochs is None else epochs
+        if epochs == "auto":
+            epochs = config.auto_epochs(len(X), net.batch_size)
+        return targets.dataset(X, codes, weights, epochs, seed=self._seed_)
+
+    def _fitted(self, targets, X, y):
+        """Hook: public fitted attributes, once trained (``classes_``, say)."""
 
     # -------------------------------------------------------------- interface
     @_fit_context(prefer_skip_nested_validation=True)
@@ -263,7 +274,7 @@ class BaseNeuralEstimator(BaseEstimator):
 
 def _cast_targets(codes, dtype):
     """Encoded targets in the training dtype (class codes stay int64)."""
-    if codes.dtype.kind in "iu":
+    if codes is None or codes.dtype.kind in "iu":
         return codes
     cast = codes.astype(dtype)
     if not np.isfinite(cast[~np.isnan(codes)]).all():

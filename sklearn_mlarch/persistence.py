@@ -190,7 +190,7 @@ def save_model(estimator, path):
     Notes
     -----
     Parameters that JSON cannot hold (callbacks, an optimizer class, a
-    torch module as trunk, ``init_from``) are not saved: :func:`load_model`
+    torch ``module``, ``init_from``) are not saved: :func:`load_model`
     restores their defaults, or what you pass it. The optimizer state and
     the training history are not saved; the network's weights are.
 
@@ -345,8 +345,8 @@ def load_model(path, **params):
     path : str or path-like
         The folder given to :func:`save_model`.
     **params
-        Parameters to set on the loaded estimator, e.g. the ``trunk`` module
-        of a multi-task model or ``device='cuda'``; nested names such as
+        Parameters to set on the loaded estimator, e.g. the ``module`` of a
+        TorchModuleClassifier or ``device='cuda'``; nested names such as
         ``estimator__callbacks`` set those of a nested estimator. A model
         saved on a GPU loads on the CPU when this machine has no CUDA device.
 
@@ -471,7 +471,9 @@ def _instantiate(cls, config, params, path):
     """The unfitted estimator: saved parameters, then those passed to load_model."""
     values = {k: _decoded(v, f"the parameter {k!r}", path) for k, v in config["params"].items()}
     for name in config.get("not_saved", []):
-        if (name == "trunk" or str(name).endswith("__trunk")) and name not in params:
+        # a torch module: TorchModule*'s module (trunk before the redesign)
+        if (name in ("module", "trunk") or str(name).endswith(("__module", "__trunk"))) \
+                and name not in params:
             raise ValueError(f"This model's {name} was a torch module, which save_model does "
                              f"not store: pass the same module, load_model(path, "
                              f"{name}=module).")

@@ -19,10 +19,18 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 CLASSIFIERS = [CNNClassifier, RNNClassifier, DeepEnsembleClassifier]
 
 
+def _make(cls, **training):
+    """The fast instance of cls; training settings go to the wrapped estimator of a
+    meta-estimator (``estimator__device``)."""
+    est = fast_instance(cls)
+    prefix = "estimator__" if "estimator" in est.get_params(deep=False) else ""
+    return est.set_params(**{prefix + k: v for k, v in training.items()})
+
+
 @pytest.mark.parametrize("cls", CLASSIFIERS)
 def test_fits_and_predicts_on_the_gpu(cls, blobs):
     X, y = blobs
-    clf = fast_instance(cls, device="cuda", max_epochs=20).fit(X, y)
+    clf = _make(cls, device="cuda", max_epochs=20).fit(X, y)
     assert next(clf.net_.module_.parameters()).is_cuda
     proba = clf.predict_proba(X)
     assert isinstance(proba, np.ndarray) and proba.dtype == np.float64
@@ -32,8 +40,8 @@ def test_fits_and_predicts_on_the_gpu(cls, blobs):
 @pytest.mark.parametrize("cls", CLASSIFIERS)
 def test_same_seed_same_model_on_the_gpu(cls, blobs):
     X, y = blobs
-    a = fast_instance(cls, device="cuda").fit(X, y).predict_proba(X)
-    b = fast_instance(cls, device="cuda").fit(X, y).predict_proba(X)
+    a = _make(cls, device="cuda").fit(X, y).predict_proba(X)
+    b = _make(cls, device="cuda").fit(X, y).predict_proba(X)
     assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
@@ -55,7 +63,7 @@ def test_gpu_model_matches_cpu_model(blobs):
 def test_multitask_on_the_gpu(blobs):
     X, y = blobs
     Y = np.c_[y, (X[:, 0] > 0).astype(int)]
-    clf = fast_instance(MultiTaskClassifier, device="cuda", max_epochs=20).fit(X, Y)
+    clf = _make(MultiTaskClassifier, device="cuda", max_epochs=20).fit(X, Y)
     assert clf.predict(X).shape == Y.shape
     assert clf.score(X, Y) > 0.8
 
@@ -78,8 +86,8 @@ def test_maml_on_the_gpu():
 
     tasks = SinusoidTasks()
     X, y, _ = tasks.make_tasks(1, 20, random_state=1)
-    gpu = fast_instance(MAMLRegressor, device="cuda").fit(tasks)
-    cpu = fast_instance(MAMLRegressor, device="cpu").fit(tasks)
+    gpu = _make(MAMLRegressor, device="cuda").fit(tasks)
+    cpu = _make(MAMLRegressor, device="cpu").fit(tasks)
     assert next(gpu.net_.module_.parameters()).is_cuda
     assert_allclose(gpu.adapt(X[:10], y[:10]).predict(X), cpu.adapt(X[:10], y[:10]).predict(X),
                     rtol=1e-3, atol=1e-3)
@@ -96,3 +104,15 @@ def test_dropout_on_the_gpu_is_seeded_and_resumable(blobs):
     assert_allclose(resumed.fit(X, y).fit(X, y).predict_proba(X), a, rtol=1e-5, atol=1e-6)
     other = fast_instance(CNNClassifier, max_epochs=6, random_state=1, **params).fit(X, y)
     assert not np.allclose(other.predict_proba(X), a)
+
+
+def test_maml_saved_on_the_gpu_loads_on_the_cpu(tmp_path):
+    from sklearn_mlarch import MAMLRegressor
+    from sklearn_mlarch.datasets import SinusoidTasks
+
+    X, y, groups = SinusoidTasks().make_tasks(6, 12, random_state=0)
+    gpu = _make(MAMLRegressor, device="cuda").fit(X, y, groups)
+    loaded = load_model(save_model(gpu, tmp_path / "m"), estimator__device="cpu")
+    assert not next(loaded.net_.module_.parameters()).is_cuda
+    assert not any(p.is_cuda for p in loaded.training_task_.params_.values())
+    assert_allclose(loaded.predict(X), gpu.predict(X), rtol=1e-5, atol=1e-6)

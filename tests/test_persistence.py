@@ -10,7 +10,7 @@ import torch
 from numpy.testing import assert_array_equal
 
 from sklearn_mlarch import (CNNClassifier, CNNRegressor, MultiTaskClassifier, RNNClassifier,
-                            RNNRegressor, load_model, save_model)
+                            RNNRegressor, TorchModuleClassifier, load_model, save_model)
 from sklearn_mlarch.ensemble import DeepEnsembleClassifier
 from sklearn_mlarch.utils._testing import fast_instance
 
@@ -27,7 +27,11 @@ def test_round_trip_is_bit_identical(cls, digits, tmp_path):
     labels = np.array(["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])[y]
     target = (np.c_[labels, y % 2] if cls is MultiTaskClassifier
               else labels if "Classifier" in cls.__name__ else y * 1.5)
-    est = fast_instance(cls, max_epochs=2).fit(X, target)
+    est = fast_instance(cls)
+    # training settings are the wrapped estimator's in a meta-estimator
+    est.set_params(**{"estimator__max_epochs" if "estimator" in est.get_params(deep=False)
+                      else "max_epochs": 2})
+    est.fit(X, target)
     loaded = load_model(save_model(est, tmp_path / "m"))
     assert type(loaded) is type(est)
     assert repr(sorted(loaded.get_params().items())) == repr(sorted(est.get_params().items()))
@@ -40,7 +44,7 @@ def test_round_trip_is_bit_identical(cls, digits, tmp_path):
 
 def test_ragged_rnn_round_trip(tmp_path):
     rng = np.random.RandomState(0)
-    seqs = [rng.randn(3 + i % 4, 2) for i in range(20)]
+    seqs = [rng.randn(2, 3 + i % 4) for i in range(20)]  # (C, L_i)
     est = fast_instance(RNNClassifier, max_epochs=1).fit(seqs, np.arange(20) % 2)
     loaded = load_model(save_model(est, tmp_path / "r"))
     assert_array_equal(loaded.predict_proba(seqs), est.predict_proba(seqs))
@@ -96,11 +100,12 @@ def test_a_model_saved_on_a_gpu_loads_on_a_cpu_only_machine(digits, tmp_path, mo
 def test_unsaved_parameters_come_back_as_defaults_or_given(digits, tmp_path):
     X, y = digits
     trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 8), torch.nn.ReLU())
-    est = fast_instance(MultiTaskClassifier, trunk=trunk, input_shape=(1, 8, 8),
-                        max_epochs=1).fit(X, np.c_[y, y % 2])
+    est = fast_instance(MultiTaskClassifier, estimator=fast_instance(
+        TorchModuleClassifier, module=trunk, input_shape=(1, 8, 8),
+        max_epochs=1)).fit(X, np.c_[y, y % 2])
     path = save_model(est, tmp_path / "m")
-    assert "trunk" in json.loads((path / "config.json").read_text())["not_saved"]
-    loaded = load_model(path, trunk=trunk)
+    assert "estimator__module" in json.loads((path / "config.json").read_text())["not_saved"]
+    loaded = load_model(path, estimator__module=trunk)
     assert_array_equal(loaded.predict(X), est.predict(X))
 
 
@@ -113,9 +118,11 @@ def test_class_weight_with_integer_keys_is_saved(digits, tmp_path):
 def test_a_module_trunk_must_be_given_back(digits, tmp_path):
     X, y = digits
     trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 8), torch.nn.ReLU())
-    est = fast_instance(MultiTaskClassifier, trunk=trunk, input_shape=(1, 8, 8),
-                        max_epochs=1).fit(X, np.c_[y, y % 2])
-    with pytest.raises(ValueError, match="pass the same module"):
+    est = fast_instance(MultiTaskClassifier, estimator=fast_instance(
+        TorchModuleClassifier, module=trunk, input_shape=(1, 8, 8),
+        max_epochs=1)).fit(X, np.c_[y, y % 2])
+    with pytest.raises(ValueError, match=r"estimator__module was a torch module.*pass the "
+                                         r"same module.*estimator__module=module"):
         load_model(save_model(est, tmp_path / "m"))
 
 

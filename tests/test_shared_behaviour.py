@@ -10,6 +10,21 @@ digits for MAMLClassifier.
 
 Training settings live on the wrapped estimator of a meta-estimator, so they
 are set as ``estimator__<name>`` there (:func:`_set_training`).
+
+Checks, each on every discovered estimator:
+
+0. an unfitted estimator clones with its parameters and refuses to predict;
+1. the same seed gives the same model: refitted, fitted again, and fitted in
+   two threads at once (with dropout where the estimator has it);
+2. a fit that raises (a callback failing at epoch 2) leaves a fitted
+   estimator exactly as it was: every attribute, weights, n_iter_, predictions;
+3. pickling round-trips predictions;
+4. save_model / load_model round-trips predictions (MAML included);
+5. ``dtype='float64'`` set after fit: predict works, the network keeps its dtype;
+6. ``freeze='*'`` is refused with a ValueError saying nothing would train
+   (MAML refuses freeze altogether);
+7. k epochs then m more with warm_start equal k + m epochs bit for bit, and
+   so do k + m partial_fit calls (MAML: n_meta_iter meta-iterations).
 """
 
 import pickle
@@ -19,6 +34,8 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
 from sklearn_mlarch import load_model, save_model
@@ -124,8 +141,11 @@ def _random_params(cls):
 
 
 def _instance(cls, **training):
-    """The fast instance of cls with training settings set where they live."""
-    return _set_training(fast_instance(cls), **{**_random_params(cls), **training})
+    """The fast instance of cls, trained for a few epochs (checks need no accuracy), with
+    training settings set where they live."""
+    est = fast_instance(cls)
+    few = {} if _is_maml(cls) else {"max_epochs": 4}  # MAML trains n_meta_iter
+    return _set_training(est, **{**few, **_random_params(cls), **training})
 
 
 def _weights(est):
@@ -138,13 +158,24 @@ def _assert_same_weights(a, b):
         assert torch.equal(a[k], b[k]), k
 
 
+# ------------------------------------------------------------------ 0. unfitted
+@pytest.mark.parametrize("cls", NEURAL, ids=IDS)
+def test_unfitted_estimator_clones_and_refuses_to_predict(cls, data):
+    est = fast_instance(cls)
+    assert repr(sorted(clone(est).get_params().items())) == \
+        repr(sorted(est.get_params().items()))
+    with pytest.raises(NotFittedError):
+        est.predict(_X(est, data))
+
+
 # ------------------------------------------------------------------ 1. reproducible
 @pytest.mark.parametrize("cls", NEURAL, ids=IDS)
 def test_same_seed_same_model_twice_and_in_threads(cls, data):
     first = _fit(_instance(cls), data)
     X = _X(first, data)
     expected = _output(first, X)
-    _assert_same_output(_output(_fit(_instance(cls), data), X), expected)
+    _assert_same_output(_output(_fit(first, data), X), expected)  # the same object refitted
+    _assert_same_output(_output(_fit(_instance(cls), data), X), expected)  # another one
     # two fits at once, each in its own thread
     ests, errors = [_instance(cls), _instance(cls)], []
 

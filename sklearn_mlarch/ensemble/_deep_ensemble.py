@@ -189,7 +189,7 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
 
         return CNNClassifier()
 
-    def _fitted(self, targets):
+    def _fitted(self, targets, X, y):
         self.classes_ = targets.classes_
 
     def predict_proba(self, X):

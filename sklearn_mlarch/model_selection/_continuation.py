@@ -22,7 +22,7 @@ Each (estimator, resource) pair has one continuation mode:
   or ``max_iter`` of the histogram gradient boosting estimators).
 - ``'refit'``: train anew at ``r``. Used for ``resource='n_samples'`` and for
   every resource not declared above, e.g. ``max_depth`` of a forest or
-  ``n_members`` of a deep ensemble: such models are refitted at each rung
+  ``n_estimators`` of a deep ensemble: such models are refitted at each rung
   rather than continued in a way they do not support.
 """
 

@@ -2,7 +2,6 @@
 
 from torch import nn
 
-from .cnn import channels_last
 from .module import ModuleNetwork
 
 
@@ -44,12 +43,16 @@ class MultiTaskNetwork(nn.Module):
             backbone_kwargs["input_shape"] = input_shape
         net = backbone(n_outputs=1, **backbone_kwargs)
         self.trunk, width = net.trunk, net.out_features
+        # the backbone's own embed (masking padded series, channels-last
+        # images) runs on this trunk: the same module object, registered here
+        del net.head
+        self._backbone = [net]  # a list: not a submodule of its own
         self.out_features = width
         self.heads = nn.ModuleList(nn.Linear(width, int(k)) for k in n_outputs)
 
     def embed(self, x):
         """Shared features of a batch ``x``."""
-        return self.trunk(channels_last(x))
+        return self._backbone[0].embed(x)
 
     def forward(self, x):
         h = self.embed(x)

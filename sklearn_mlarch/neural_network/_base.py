@@ -19,7 +19,7 @@ class NeuralClassifierMixin:
     def _new_targets(self):
         return ClassTargets(self.class_weight, owner=type(self).__name__)
 
-    def _fitted(self, targets):
+    def _fitted(self, targets, X, y):
         self.classes_ = targets.classes_
 
     def predict_proba(self, X):

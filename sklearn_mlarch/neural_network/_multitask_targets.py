@@ -219,6 +219,7 @@ class MultiTaskTargets(Targets):
         """Weights per sample and task, ``(n, T)``: each task's scaled to a mean of 1
         over its own labelled rows, so a task's batch loss estimates its weighted
         mean loss whatever the weights of the other tasks' rows."""
+        sw = np.ones(len(codes)) if sw is None else sw
         if not sw.sum() > 0:
             raise ValueError("sample_weight sums to zero: give at least one sample a "
                              "positive weight.")

@@ -21,7 +21,7 @@ from sklearn_mlarch.utils._testing import fast_instance
 @pytest.fixture(scope="module")
 def sequences():
     X, y = make_sequence_classification(240, n_timesteps=12, n_features=2, random_state=0)
-    return X.reshape(len(X), -1), y  # flat rows, input_shape=(12, 2)
+    return X.reshape(len(X), -1), y  # flat rows, input_shape=(2, 12)
 
 
 def _cnn(**kw):
@@ -29,7 +29,7 @@ def _cnn(**kw):
 
 
 def _rnn(**kw):
-    return fast_instance(RNNClassifier, input_shape=(12, 2), cell="gru", max_epochs=10, **kw)
+    return fast_instance(RNNClassifier, input_shape=(2, 12), cell="gru", max_epochs=10, **kw)
 
 
 @pytest.mark.parametrize("make, data", [(_cnn, "digits"), (_rnn, "sequences")])
@@ -63,7 +63,7 @@ def test_bagging_classifier_in_pipeline_with_processes(digits):
 
 def test_bagging_regressor_with_rnn(sequences):
     X, y = sequences
-    bag = BaggingRegressor(fast_instance(RNNRegressor, input_shape=(12, 2), max_epochs=5),
+    bag = BaggingRegressor(fast_instance(RNNRegressor, input_shape=(2, 12), max_epochs=5),
                            n_estimators=3, n_jobs=2, random_state=0).fit(X, y.astype(float))
     assert bag.predict(X).shape == (len(X),)
 

@@ -90,7 +90,9 @@ def test_meta_estimators_resume_through_their_wrapped_estimator(digits):
 def test_maml_warm_starts_through_its_wrapped_estimator():
     from sklearn_mlarch.model_selection._continuation import check_continuation, warm_start_key
 
-    maml = MAMLRegressor()
+    from sklearn_mlarch import FeedForwardRegressor
+
+    maml = MAMLRegressor(FeedForwardRegressor())
     assert warm_start_key(maml, "n_meta_iter") == "estimator__warm_start"
     assert check_continuation(maml, "n_meta_iter", "resume") == "resume"
 

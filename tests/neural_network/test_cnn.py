@@ -156,12 +156,19 @@ def test_series_list_errors_name_the_fix():
         fitted.predict([np.zeros((3, 60)), np.zeros((3, 10))])
 
 
-def test_deep_ensemble_refuses_series_of_different_lengths():
+def test_deep_ensemble_reads_series_of_different_lengths():
+    # the ensemble reads what its base estimator reads: CNN members on a list
+    # of series of different lengths run as a loop (the grouped network has
+    # no masking), each series read at its own length
     from sklearn_mlarch.ensemble import DeepEnsembleClassifier
 
     series, y = _ragged_series()
-    with pytest.raises(ValueError, match="takes series of one length.*CNNClassifier"):
-        DeepEnsembleClassifier(CNNClassifier(max_epochs=1), n_estimators=2).fit(series, y)
+    ens = DeepEnsembleClassifier(CNNClassifier(channels=(6,), max_epochs=1), n_estimators=2,
+                                 random_state=0).fit(series, y)
+    together = ens.predict_proba(series)
+    alone = np.vstack([ens.predict_proba([s]) for s in series])
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)
+    assert ens.predict_member(series).shape == (len(series), 2, 2)
 
 
 def test_equal_length_series_lists_read_as_arrays():

@@ -311,14 +311,16 @@ def test_y_columns_are_checked_on_every_call(tasks):
 def test_transfer_between_multitask_models_copies_each_head_that_fits(tasks):
     X, Y = tasks
     source = _clf(max_epochs=2).fit(X, Y[:, :2])                       # digit, parity
+    size = np.array(["small", "big"])[Y[:, 2]]  # two classes, not parity's 0 and 1
+    new = pd.DataFrame({"digit": Y[:, 0], "size": size})
     target = _clf(max_epochs=1, lr=1e-12, init_from=source, freeze=["trunk", "heads.0"])
-    target.fit(X, np.c_[Y[:, 0], Y[:, 2]])                            # digit, big
+    target.fit(X, new)                                                # digit, size
     src, dst = source.net_.module_.state_dict(), target.net_.module_.state_dict()
     assert torch.equal(src["heads.0.weight"], dst["heads.0.weight"])  # same task, kept
     assert src["heads.1.weight"].shape == dst["heads.1.weight"].shape
     assert not torch.equal(src["heads.1.weight"], dst["heads.1.weight"])  # other classes
     with pytest.raises(ValueError, match=r"freezes \['heads.1'\].*randomly initialised"):
-        _clf(max_epochs=1, init_from=source, freeze="heads.1").fit(X, np.c_[Y[:, 0], Y[:, 2]])
+        _clf(max_epochs=1, init_from=source, freeze="heads.1").fit(X, new)
 
 
 def test_nan_labels_work_with_integer_cv_in_model_selection(tasks):
