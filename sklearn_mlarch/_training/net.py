@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.utils import TeeGenerator
 
 from ..exceptions import TrainingStoppedWarning
@@ -326,8 +326,9 @@ class TrainingNet(NeuralNet):
 
     def _warn_stopped(self):
         """Say so when a callback other than early stopping ended training early."""
-        stopper = dict(self.callbacks_).get("early_stopping")
-        if stopper is not None and getattr(stopper, "misses_", 0) >= stopper.patience:
+        # the engine's early stopping, or a skorch EarlyStopping the user passed
+        if any(isinstance(cb, EarlyStopping) and getattr(cb, "misses_", 0) >= cb.patience
+               for _, cb in self.callbacks_):
             return  # early stopping did its job: no surprise
         warnings.warn(
             f"A callback stopped training after epoch {len(self.history)} by raising "

@@ -101,7 +101,7 @@ class AdaptedRegressor(RegressorMixin, _BaseAdapted):
         meta = self._snapshot()
         X, y = self._validate(meta, X, y)
         self._y_ndim = np.ndim(y)
-        y = meta._prepare_targets(y, reset=False)
+        y = meta._task_targets(y)
         self._fit_params(X, y)
         return self
 

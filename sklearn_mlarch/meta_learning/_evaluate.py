@@ -10,7 +10,7 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
 
 from ..datasets import sample_episodes
 from .._training.episodes import task_family_sample
-from ._maml import _is_task_family
+from ._base_maml import _is_task_family
 
 
 def _steps_list(steps, meta):
@@ -59,7 +59,7 @@ def _tasks(meta, X, y, groups, n_tasks, k_shot, n_query, n_way, rng):
         raise ValueError("evaluate_adaptation of a regressor needs groups (the task of each "
                          "row) or a task family as X.")
     y = check_array(y, ensure_2d=False, input_name="y")  # numeric and finite
-    y = meta._prepare_targets(y, reset=False)
+    y = meta._task_targets(y)
     groups = column_or_1d(check_array(groups, ensure_2d=False, dtype=None, input_name="groups"))
     check_consistent_length(Xv, y, groups)
     for g in np.unique(groups)[:n_tasks]:

@@ -1,84 +1,24 @@
-"""MAML and first-order MAML as scikit-learn estimators.
+"""MAML and first-order MAML as scikit-learn estimators: :class:`MAMLRegressor`
+and :class:`MAMLClassifier`, which wrap a base estimator's network.
 
 A meta-estimator learns an initialisation of a network from many small
 tasks; ``adapt(X_support, y_support)`` then takes a few gradient steps from
-it on a new task and returns an ordinary fitted estimator. Meta-training
-goes through the package's one training engine: the network is wrapped in
-:class:`~sklearn_mlarch._training.meta.MAMLModule`, whose forward adapts to
-each task of a meta-batch, and the engine's optimizer step is the
-meta-update.
+it on a new task and returns an ordinary fitted estimator.
 """
 
-import copy
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
-import torch
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone, is_classifier
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
                                       column_or_1d)
-from torch.func import functional_call
 
-from .._composition import NeuralMetaEstimator
-from .._engine import build_net, continue_net
-from .._fitting import _exclusive_fit, _restore_on_error, check_unchanged
-from .._input import _check_representable
-from .._training import CrossEntropyObjective, SquaredErrorObjective
-from .._training.episodes import (EpisodeSampler, GroupSampler, TaskFamilySampler,
-                                  task_family_sample)
-from .._training.meta import InnerLoop, MAMLModule
-from .._training.net import in_fixed_chunks
-from ..networks import CNNNetwork
+from .._training.episodes import EpisodeSampler, GroupSampler
 from ._adapted import AdaptedClassifier, AdaptedRegressor
-
-# settings of the wrapped estimator that MAML cannot use, with the reason
-_REFUSED = {
-    "batch_norm": ((False,), "batch normalisation would mix the rows of a task's support "
-                   "and query sets."),
-    "dropout": ((0.0, 0), "dropout would make the inner steps random."),
-    "early_stopping": ((False,), "meta-training runs n_meta_iter meta-iterations."),
-    "class_weight": ((None,), "episodes draw the same number of rows of every class."),
-    "freeze": ((None,), "every parameter is meta-learned."),
-}
-
-
-def build_maml_module(network, network_kwargs, n_outputs, loss, inner_lr, inner_steps,
-                      first_order, shared_head=False):
-    """The wrapped estimator's network, sized for the episodes, in its inner loop."""
-    shared = n_outputs if shared_head else None
-    kwargs = dict(network_kwargs, n_outputs=1 if shared_head else n_outputs)
-    if network is CNNNetwork:
-        kwargs["channels_last"] = False  # no vmap rule for it
-    return MAMLModule(network(**kwargs), loss, inner_lr, inner_steps, first_order, shared)
-
-
-class _YOnly:
-    """How MAML's ``y`` is validated with ``X`` (any label type, or numbers)."""
-
-    allow_missing = False
-
-    def __init__(self, multi_output, numeric):
-        self.multi_output, self.numeric = multi_output, numeric
-
-
-# fitted attributes of a training task (AdaptedClassifier / AdaptedRegressor)
-# that save_model stores besides its adapted parameters
-_TASK_STATE = ("classes_", "_y_ndim", "n_steps_", "n_features_in_")
-
-
-def _plain(value):
-    """A numpy scalar as the Python value it holds (for messages)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _is_task_family(X):
-    return callable(getattr(X, "sample", None)) and not hasattr(X, "shape")
-
+from ._base_maml import (EpisodeTargets, _BaseMAML, _check_training_task, _is_task_family,
+                         _plain)
 
 _MAML_PARAMS = """\
     estimator : estimator object, default=None
@@ -133,236 +73,6 @@ _MAML_ATTRIBUTES = """\
         Engine epochs (of up to 100 meta-iterations) trained in total."""
 
 
-class _BaseMAML(NeuralMetaEstimator):
-    _continuations = {"n_meta_iter": "resume"}  # warm start: n_meta_iter more
-    _warm_start_param = "estimator__warm_start"  # warm_start is the wrapped estimator's
-    _parameter_constraints = {
-        "estimator": [None, HasMethods(["fit", "get_params"])],
-        "first_order": ["boolean"],
-        "inner_lr": [Interval(Real, 0, None, closed="neither")],
-        "inner_steps": [Interval(Integral, 1, None, closed="left")],
-        "adapt_steps": [None, Interval(Integral, 1, None, closed="left")],
-        "k_shot": [Interval(Integral, 1, None, closed="left")],
-        "n_query": [Interval(Integral, 1, None, closed="left")],
-        "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_meta_iter": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-    }
-    _refused = _REFUSED
-    _applied_on_warm_start = NeuralMetaEstimator._applied_on_warm_start | {
-        "n_meta_iter", "meta_batch_size", "adapt_steps", "k_shot", "n_query"}
-    _network_hint = "Check that the wrapped estimator's network takes samples of input_shape."
-
-    @classmethod
-    def _default_estimator(cls):
-        from ..neural_network import FeedForwardClassifier, FeedForwardRegressor
-
-        kind = FeedForwardClassifier if cls._wraps == "classifier" else FeedForwardRegressor
-        return kind(hidden_sizes=(40, 40))
-
-    def _config_overrides(self):
-        return dict(batch_size=self.meta_batch_size, lr_schedule="constant", max_epochs=1,
-                    divergence_advice=("estimator__lr", "a smaller inner_lr, "))
-
-    def _new_net(self, config, n_outputs, init_hook=None):
-        module, kwargs = self._network()
-        kwargs = dict(kwargs)
-        kwargs.pop("n_outputs", None)
-        maml_kwargs = dict(network=module, network_kwargs=kwargs, n_outputs=n_outputs,
-                           loss=self._loss, inner_lr=self.inner_lr,
-                           inner_steps=self.inner_steps, first_order=self.first_order,
-                           **self._head_kwargs())
-        hook = init_hook  # applied to the whole inner-loop module (load_model)
-        if hook is None and config.init_from is not None:
-            from .._transfer import LoadWeights, source_state
-
-            hook = _OnNetwork(LoadWeights(*source_state(config.init_from)))
-        return build_net(config, build_maml_module, maml_kwargs, self._objective(),
-                         seed=self._seed_, init_hook=hook, owner=type(self).__name__,
-                         network_hint=self._network_hint)
-
-    def _head_kwargs(self):
-        return {}
-
-    partial_fit = available_if(lambda self: False)(NeuralMetaEstimator.partial_fit)
-
-    # ---------------------------------------------------------------- fitting
-    def _meta_train(self, X, y, groups):
-        config = self._engine_config()
-        with _exclusive_fit(self), _restore_on_error(self):
-            continuing = config.warm_start and hasattr(self, "net_")
-            family = _is_task_family(X)
-            if family:
-                if y is not None or groups is not None:
-                    raise ValueError("A task family (an object with a sample method) is "
-                                     "passed as X alone: fit(tasks), without y or groups.")
-                self._family_shapes(X, reset=not continuing)
-                data = None
-                if hasattr(self, "_code_names"):  # the tasks are the family's, not groups
-                    self.n_tasks_ = None
-            else:
-                X, y_given = self._validate_input(X, y, reset=not continuing,
-                                                  targets=_YOnly(self._multi_output_y,
-                                                                 self._y_numeric))
-                y = self._prepare_targets(y_given, reset=not continuing)
-                data = (X, y_given)
-            if not continuing:
-                self._seed_ = int(check_random_state(config.random_state).randint(2**31 - 1))
-                net = self._new_net(config, self._n_outputs)
-                self._setup_signature_ = self._setup_signature()
-            else:
-                check_unchanged(self._setup_signature_, self._setup_signature())
-                net = continue_net(self.net_, config)
-            start = self.n_meta_iter_ if continuing else 0
-            sampler = (TaskFamilySampler(X, self.k_shot, self.n_query, net.dtype,
-                                         start=start, n_iterations=self.n_meta_iter)
-                       if family else self._sampler(X, y, groups, start))
-            net.train_epochs(sampler, sampler.epochs())
-            self.net_ = net
-            self.n_meta_iter_ = sampler.position
-            self.n_iter_ = len(net.history)
-            # the estimator itself predicts as adapted to its own training data
-            self.training_task_ = None if family else self._training_task(*data)
-        return self
-
-    def _family_shapes(self, family, reset):
-        X, y = task_family_sample(family, 1, 2, torch.Generator().manual_seed(0))
-        shape, n_outputs = tuple(X.shape[2:]), int(y.shape[-1])
-        if reset:
-            self.estimator_ = clone(self._base())
-            self.estimator_.input_shape_ = self.estimator_._resolve_input_shape(
-                int(np.prod(shape)), shape)
-            self.n_features_in_ = self.estimator_.n_features_in_ = int(np.prod(shape))
-            self._y_ndim = 2
-            self._n_outputs = n_outputs
-        elif shape != tuple(self.input_shape_) or n_outputs != self._n_outputs:
-            raise ValueError(f"The task family gives samples of shape {shape} with "
-                             f"{n_outputs} outputs; the estimator was fitted on "
-                             f"{tuple(self.input_shape_)} with {self._n_outputs}.")
-
-    def _support_counts(self, codes, n_codes, what, k_shot=None):
-        """Query rows per task: up to ``n_query``, what the smallest task leaves."""
-        k_shot = self.k_shot if k_shot is None else k_shot
-        counts = np.bincount(codes, minlength=n_codes)
-        if counts.min() < k_shot + 1:
-            raise ValueError(
-                f"{what} {_plain(self._code_names[counts.argmin()])!r} has {counts.min()} rows, "
-                f"but k_shot={k_shot} support rows and at least 1 query row are needed per "
-                f"{what}. Give each {what} at least {k_shot + 1} rows or lower k_shot.")
-        return min(self.n_query, int(counts.min()) - k_shot)
-
-    # ------------------------------------------------------------- adaptation
-    def _inner_loop(self):
-        """Adaptation with the current ``inner_lr`` (which need not be the meta-training one)."""
-        module = self.net_.module_
-        return InnerLoop(module.network, self._loss, self.inner_lr,
-                         shared_head=module.shared_head)
-
-    def _adapted_params(self, X, y, steps):
-        """Network parameters after ``steps`` gradient steps on ``(X, y)``, detached."""
-        module = self.net_.module_
-        device = self.net_.device
-        params = {k: v.detach() for k, v in module.network.named_parameters()}
-        buffers = dict(module.network.named_buffers())
-        X = torch.as_tensor(X, device=device)
-        y = torch.as_tensor(y, device=device)
-        with torch.no_grad():  # torch.func.grad still differentiates inside
-            return self._inner_loop().adapt(params, buffers, X, y, steps)
-
-    def _adapt_steps(self):
-        return self.adapt_steps if self.adapt_steps is not None else self.inner_steps
-
-    def _network_output(self, params, X):
-        """Output of the network with ``params`` on validated ``X``, as float64 numpy."""
-        network = self.net_.module_.network
-        was_training = network.training
-        network.eval()
-        try:
-            return in_fixed_chunks(lambda Xi: functional_call(network, params, (Xi,)), X,
-                                   self.net_.device)
-        finally:
-            network.train(was_training)
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "net_")
-
-    # ------------------------------------------------------------ persistence
-    def _get_fitted_state(self):
-        """Fitted attributes for :func:`~sklearn_mlarch.save_model`.
-
-        MAML has no target handler; its training task (the network adapted
-        to the training data, which ``predict`` uses) is stored as plain
-        arrays: the adapted parameters and the task's fitted attributes.
-        """
-        from ..persistence import default_fitted_state
-
-        state = default_fitted_state(self)
-        if "estimator_" in state:  # the wrapped estimator that reads X
-            state["estimator_"] = default_fitted_state(self.estimator_)
-        task = state.get("training_task_")
-        if task is not None:
-            state["training_task_"] = dict(
-                {name: getattr(task, name) for name in _TASK_STATE if hasattr(task, name)},
-                steps=task.steps,
-                params_={k: v.detach().cpu().numpy() for k, v in task.params_.items()})
-        return state
-
-    def _restore_fitted_state(self, fitted, weights):
-        """Rebuild the fitted meta-learner from :meth:`_get_fitted_state` and the weights."""
-        from ..persistence import weights_loader
-
-        fitted = dict(fitted)
-        reader = fitted.pop("estimator_", None)
-        task = fitted.pop("training_task_", None)
-        for name, value in fitted.items():
-            setattr(self, name, value)
-        if reader is not None:
-            self.estimator_ = clone(self._base())
-            for name, value in reader.items():
-                setattr(self.estimator_, name, value)
-        if not hasattr(self, "_n_outputs"):
-            raise ValueError("config.json lacks the fitted attribute '_n_outputs', so the "
-                             "network cannot be rebuilt: save the model again with save_model.")
-        self.net_ = self._new_net(self._engine_config(), self._n_outputs,
-                                  init_hook=weights_loader(weights))
-        self._setup_signature_ = self._setup_signature()
-        self.training_task_ = None
-        if task is not None:
-            adapted = (AdaptedClassifier if is_classifier(self) else AdaptedRegressor)(
-                self, steps=task.get("steps"))
-            adapted.meta_ = copy.copy(self)  # as fit's snapshot: fitted state by reference
-            adapted.params_ = {k: torch.as_tensor(v, device=self.net_.device)
-                               for k, v in task["params_"].items()}
-            for name in _TASK_STATE:
-                if name in task:
-                    setattr(adapted, name, task[name])
-            self.training_task_ = adapted
-
-
-def _check_training_task(estimator):
-    check_is_fitted(estimator)
-    if estimator.training_task_ is None:
-        why = ("was meta-trained on a task family, so it has no training data of its own "
-               "to predict for" if not hasattr(estimator, "classes_") else
-               f"was trained on {len(estimator.classes_)} classes, more than its "
-               f"n_way={estimator.n_way_} outputs")
-        raise ValueError(
-            f"This {type(estimator).__name__} {why}. Adapt it to a task first: "
-            "est.adapt(X_support, y_support).predict(X).")
-    return estimator.training_task_
-
-
-class _OnNetwork:
-    """Apply a weight-loading hook to the network inside the inner-loop module."""
-
-    def __init__(self, hook):
-        self.hook = hook
-
-    def __call__(self, module):
-        self.hook(module.network)
-        return module
-
-
 class MAMLRegressor(RegressorMixin, _BaseMAML):
     __doc__ = """Model-agnostic meta-learning (MAML, FOMAML) for regression tasks.
 
@@ -414,9 +124,6 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
                attributes=_MAML_ATTRIBUTES)
 
     _loss = "squared_error"
-    _multi_output_y = True
-    _y_numeric = True
-
     _wraps = "regressor"
 
     def __init__(self, estimator=None, *, first_order=False, inner_lr=0.01, inner_steps=1,
@@ -426,22 +133,10 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
 
     _test_params = dict(n_meta_iter=40, k_shot=5, n_query=5, meta_batch_size=4)
 
-    def _objective(self):
-        return SquaredErrorObjective()
+    def _new_targets(self):
+        return EpisodeTargets(False, owner=type(self).__name__)
 
-    def _prepare_targets(self, y, reset):
-        y = np.asarray(y, dtype=np.float64)
-        dtype = self._engine_config().np_dtype
-        _check_representable(y, dtype, "y")
-        if reset:
-            self._y_ndim = y.ndim
-            self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
-        elif (1 if y.ndim == 1 else y.shape[1]) != self._n_outputs:
-            raise ValueError(f"y has {1 if y.ndim == 1 else y.shape[1]} outputs but the "
-                             f"estimator was fitted with {self._n_outputs}.")
-        return y.reshape(len(y), -1).astype(dtype)
-
-    def _sampler(self, X, y, groups, start):
+    def _sampler(self, X, y, groups, start, targets):
         k_shot = self.k_shot
         if groups is None:
             codes, self._code_names = np.zeros(len(X), dtype=np.int64), np.array([0])
@@ -490,7 +185,7 @@ or task family
         if y is None and not _is_task_family(X):
             raise ValueError("MAMLRegressor requires y to be passed, but the target y is None "
                              "(only a task family is fitted without y).")
-        return self._meta_train(X, y, groups)
+        return self._meta_fit(X, y, groups)
 
     def adapt(self, X, y, steps=None):
         """A regressor for a new task, adapted from the meta-learned initialisation.
@@ -591,8 +286,6 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
         "shared_head": ["boolean"],
     }
     _loss = "cross_entropy"
-    _multi_output_y = False
-    _y_numeric = False
 
     def __init__(self, estimator=None, *, n_way=None, shared_head=True, first_order=False,
                  inner_lr=0.4, inner_steps=1, adapt_steps=None, k_shot=5, n_query=5,
@@ -601,31 +294,21 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
 
     _test_params = dict(n_meta_iter=40, k_shot=2, n_query=2, meta_batch_size=4)
 
-    def _objective(self):
-        return CrossEntropyObjective()
+    def _new_targets(self):
+        return EpisodeTargets(True, self.n_way, owner=type(self).__name__)
+
+    def _fitted(self, targets, X, y):
+        self.classes_, self.n_way_ = targets.classes_, targets.n_way_
+        super()._fitted(targets, X, y)
 
     def _head_kwargs(self):
         return {"shared_head": self.shared_head}
 
-    def _prepare_targets(self, y, reset):
-        check_classification_targets(y)
-        classes = np.unique(y)
-        if reset:
-            if len(classes) < 2:
-                raise ValueError(f"MAMLClassifier needs samples of at least 2 classes in y, "
-                                 f"got 1 class: {classes[0]!r}.")
-            n_way = len(classes) if self.n_way is None else self.n_way
-            if n_way > len(classes):
-                raise ValueError(f"n_way={n_way} but y has {len(classes)} classes. Pass "
-                                 f"n_way <= {len(classes)} or more classes.")
-            self.classes_, self.n_way_, self._n_outputs = classes, n_way, n_way
-        return y
-
-    def _sampler(self, X, y, groups, start):
+    def _sampler(self, X, codes, groups, start, targets):
         if groups is not None:
             raise ValueError("MAMLClassifier draws its tasks from the classes of y; it takes "
                              "no groups.")
-        self._code_names, codes = np.unique(y, return_inverse=True)
+        self._code_names = targets.classes_
         smallest = int(np.bincount(codes).min())
         k_shot = self.k_shot
         if 2 <= smallest <= k_shot:
@@ -637,7 +320,7 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
                 f"query row. Pass k_shot <= {smallest - 1}, or more rows of each class.",
                 UserWarning)
         n_query = self._support_counts(codes, len(self._code_names), "class", k_shot)
-        return EpisodeSampler(X, codes, len(self._code_names), self.n_way_, k_shot,
+        return EpisodeSampler(X, codes, len(self._code_names), targets.n_way_, k_shot,
                               n_query, start=start, n_iterations=self.n_meta_iter)
 
     def _training_task(self, X, y):
@@ -659,7 +342,7 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
         -------
         self : object
         """
-        return self._meta_train(X, y, None)
+        return self._meta_fit(X, y)
 
     def adapt(self, X, y, steps=None):
         """A classifier for new classes, adapted from the meta-learned initialisation.
