@@ -54,9 +54,9 @@ class NeuralMetaEstimator(MetaEstimatorMixin, BaseNeuralEstimator):
                 f"or their regressors), got estimator={est!r}.")
         right = is_classifier(est) if self._wraps == "classifier" else is_regressor(est)
         if not right:
-            kind = type(est).__name__.replace("Classifier", "Regressor") if \
-                self._wraps == "regressor" else type(est).__name__.replace("Regressor",
-                                                                          "Classifier")
+            swap = ("Classifier", "Regressor")
+            old, new = swap if self._wraps == "regressor" else swap[::-1]
+            kind = type(est).__name__.replace(old, new)
             raise ValueError(f"{name} wraps a {self._wraps}, got {type(est).__name__}. Pass "
                              f"{kind}(...) instead.")
         params = est.get_params(deep=False)

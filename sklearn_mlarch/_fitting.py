@@ -66,7 +66,6 @@ def _frozen(value):
     return value
 
 
-
 def setup_signature(estimator):
     """What a warm start must find unchanged: architecture, targets, training setup.
 

@@ -33,7 +33,6 @@ def _check_representable(X, dtype, name="X"):
             f"Scale {name} (e.g. StandardScaler) or pass dtype='float64'.")
 
 
-
 class InputReader:
     """Input validation and sample shapes of a neural estimator (a mixin)."""
 

@@ -24,6 +24,7 @@ from ._engine import APPLIED_ON_WARM_START, EngineConfig, auto_batch_size, build
 from ._fitting import _exclusive_fit, _restore_on_error, check_unchanged, setup_signature
 from ._targets import targets_from_state, targets_state
 
+
 class BaseNeuralEstimator(BaseEstimator):
     """Common machinery of the neural estimators; not for direct use.
 

@@ -176,7 +176,8 @@ class MultiTaskObjective(Objective):
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"task_weights must hold numbers, one per task, got "
                                  f"{list(weighting)!r}.") from exc
-            if len(weights) != len(tasks) or not torch.isfinite(weights).all() or (weights < 0).any():
+            if (len(weights) != len(tasks) or not torch.isfinite(weights).all()
+                    or (weights < 0).any()):
                 raise ValueError(f"task_weights must hold {len(tasks)} finite, non-negative "
                                  f"weights (one per task), got {list(weighting)!r}.")
         self.register_buffer("weights", weights)

@@ -119,8 +119,9 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
     >>> model = maml.adapt(X, y)
     >>> model.predict(X).shape
     (10,)
-    """ % dict(params=_MAML_PARAMS % dict(default="FeedForwardRegressor", inner_lr=0.01, k_shot=10, n_query=10,
-                                         meta_batch_size=25, n_meta_iter=1000),
+    """ % dict(params=_MAML_PARAMS % dict(default="FeedForwardRegressor", inner_lr=0.01,
+                                         k_shot=10, n_query=10, meta_batch_size=25,
+                                         n_meta_iter=1000),
                attributes=_MAML_ATTRIBUTES)
 
     _loss = "squared_error"
@@ -276,8 +277,9 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
     >>> model = maml.fit(X_train, y_train).adapt(X_new[:30], y_new[:30])
     >>> model.classes_.tolist()
     [7, 8, 9]
-    """ % dict(params=_MAML_PARAMS % dict(default="FeedForwardClassifier", inner_lr=0.4, k_shot=5, n_query=5,
-                                         meta_batch_size=16, n_meta_iter=1000),
+    """ % dict(params=_MAML_PARAMS % dict(default="FeedForwardClassifier", inner_lr=0.4,
+                                         k_shot=5, n_query=5, meta_batch_size=16,
+                                         n_meta_iter=1000),
                attributes=_MAML_ATTRIBUTES)
 
     _parameter_constraints = {
@@ -390,5 +392,3 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
         y : ndarray of shape (n_samples,)
         """
         return _check_training_task(self).predict(X)
-
-

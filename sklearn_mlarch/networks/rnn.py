@@ -31,7 +31,7 @@ class _LastHidden(nn.Module):
         self.out_features = hidden_size * (2 if bidirectional else 1)
 
     def forward(self, x):
-        if getattr(self, "layout", "NTF") == "NCL":  # modules pickled before it: NTF
+        if self.layout == "NCL":
             x = x.transpose(1, 2)
         padded = torch.isnan(x).all(dim=-1)
         if padded.any():

@@ -176,8 +176,8 @@ class MultiTaskTargets(Targets):
     def _encode(self, Y, classes, sample_weight, reset):
         missing = self.missing(Y)
         encoded = np.full(Y.shape, np.nan)
-        for t, (task, given) in enumerate(zip(self.tasks_, self._task_classes(classes,
-                                                                                 Y.shape[1]))):
+        given_classes = self._task_classes(classes, Y.shape[1])
+        for t, (task, given) in enumerate(zip(self.tasks_, given_classes)):
             labelled = ~missing[:, t]
             if reset and not labelled.any():
                 raise ValueError(f"Task {self.task_names_[t]!r} (column {t} of y) has no "
