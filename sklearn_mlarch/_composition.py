@@ -31,6 +31,8 @@ class NeuralMetaEstimator(MetaEstimatorMixin, BaseNeuralEstimator):
 
     _wraps = "classifier"
     _refused = {}
+    # warm starts are the wrapped estimator's (HyperbandSearchCV, messages)
+    _warm_start_param = "estimator__warm_start"
     _test_params = {}  # the meta-estimator's own fast test settings
 
     @classmethod
@@ -66,6 +68,25 @@ class NeuralMetaEstimator(MetaEstimatorMixin, BaseNeuralEstimator):
                     f"{name} cannot use {type(est).__name__}({param}={params[param]!r}): "
                     f"{why} Pass {type(est).__name__}({param}={allowed[0]!r}).")
         return est
+
+    def set_params(self, **params):
+        """Set parameters, the wrapped estimator's as ``estimator__name``.
+
+        With ``estimator=None``, setting ``estimator__name`` first puts the
+        default estimator in its place (so that searches can tune it).
+        """
+        if self.estimator is None and any(k.startswith("estimator__") for k in params):
+            self.estimator = self._default_estimator()
+        own = self.get_params(deep=False)
+        base = self._default_estimator() if self.estimator is None else self.estimator
+        misplaced = [k for k in params if k not in own and "__" not in k
+                     and k in base.get_params(deep=False)]
+        if misplaced:
+            raise ValueError(
+                f"{', '.join(map(repr, misplaced))} is a parameter of the wrapped "
+                f"{type(base).__name__}, not of {type(self).__name__}: set "
+                + ", ".join(f"estimator__{k}" for k in misplaced) + " instead.")
+        return super().set_params(**params)
 
     def _engine_config(self):
         params = self._base().get_params(deep=False)

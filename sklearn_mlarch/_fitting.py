@@ -85,8 +85,11 @@ def setup_signature(estimator):
                 callbacks=list(config.callbacks or []))
 
 
-def check_unchanged(before, now):
-    """Raise, naming them, when settings of a warm start's network changed."""
+def check_unchanged(before, now, how="warm_start=True", fix="Set warm_start=False"):
+    """Raise, naming them, when settings of a warm start's network changed.
+
+    ``how`` names what continues the network (``warm_start=True`` or
+    ``partial_fit``), ``fix`` what trains a new one."""
     changed = [k for k in before["params"]
                if not _same(before["params"][k], now["params"].get(k))]
     if before["network"] is not now["network"]:
@@ -96,6 +99,6 @@ def check_unchanged(before, now):
         changed.append("callbacks")
     if changed:
         raise ValueError(
-            f"warm_start=True continues the fitted network, but {', '.join(changed)} "
-            "changed since it was built. Set warm_start=False (or fit a clone) to train "
+            f"{how} continues the fitted network, but {', '.join(changed)} "
+            f"changed since it was built. {fix} (or fit a clone) to train "
             "a new network with the new settings.")

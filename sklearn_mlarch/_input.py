@@ -76,6 +76,8 @@ class InputReader:
                 raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
                                  "target y is None.")
             X = validate_data(self, X, **kwargs)
+            if hasattr(y, "columns"):  # each column keeps its own type (Int64 with NA: ints)
+                y = y.astype(object).to_numpy()
             y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite="allow-nan",
                             input_name="y")
             check_consistent_length(X, y)
@@ -92,7 +94,15 @@ class InputReader:
         return self._finalize_input(X, padded), y
 
     def _check_sample_shape(self, sample_shape):
-        if sample_shape != tuple(self.input_shape_):
+        fitted = tuple(self.input_shape_)
+        if (len(sample_shape) == len(fitted) == 2 and sample_shape[0] == fitted[0]
+                and sample_shape != fitted):
+            raise ValueError(
+                f"X has series of length {sample_shape[1]}, but {type(self).__name__} was "
+                f"fitted on series of length {fitted[1]}. Give series of that length (pad or "
+                "resample them), or fit on a list of series of different lengths: the "
+                "estimator then reads any length.")
+        if sample_shape != fitted:
             raise ValueError(
                 f"X has samples of shape {sample_shape}, but {type(self).__name__} was "
                 f"fitted on samples of shape {tuple(self.input_shape_)}. Give X in the "

@@ -34,7 +34,9 @@ def source_state(init_from):
     net = getattr(init_from, "net_", None)
     if net is None:
         if hasattr(init_from, "_engine_config"):  # one of ours, not fitted
-            why = " (not fitted: call fit first)."
+            why = (" (not fitted: call fit first; inside cross_val_score or a search, "
+                   "cloning unfits it: give the folder of save_model(source, path), or "
+                   "sklearn.frozen.FrozenEstimator(source), which cloning keeps fitted).")
         elif hasattr(init_from, "get_params"):
             why = (f": {type(init_from).__name__} is not a neural estimator of sklearn_mlarch, "
                    "so it has no network weights to start from.")

@@ -44,6 +44,7 @@ class BaseNeuralEstimator(BaseEstimator):
     # HyperbandSearchCV: warm_start with max_epochs=m trains exactly m more
     # epochs, the same as training k + m at once
     _continuations = {"max_epochs": "resume"}
+    _warm_start_param = "warm_start"
     _applied_on_warm_start = APPLIED_ON_WARM_START
     _network_hint = "Check the architecture parameters."
 
@@ -88,10 +89,11 @@ class BaseNeuralEstimator(BaseEstimator):
 
     # --------------------------------------------------------------- training
     def _train(self, X, y, sample_weight, *, incremental, epochs=None, classes=None,
-               **data):
+               partial=False, **data):
         """The one training path: validate, encode, build or continue, train, store.
 
-        ``data`` is what else a fit reads (MAML's ``groups``), for ``_dataset``.
+        ``partial`` says partial_fit called it; ``data`` is what else a fit
+        reads (MAML's ``groups``), for ``_dataset``.
         """
         config = self._engine_config()
         with _exclusive_fit(self), _restore_on_error(self):
@@ -111,7 +113,10 @@ class BaseNeuralEstimator(BaseEstimator):
             weights = targets.sample_weight(sample_weight, codes, config.np_dtype,
                                             seed=self._seed_)
             if continuing:
-                check_unchanged(self._setup_signature_, self._setup_signature())
+                warm = self._warm_start_param
+                how, fix = (("partial_fit", f"Call fit with {warm}=False") if partial else
+                            (f"{warm}=True", f"Set {warm}=False"))
+                check_unchanged(self._setup_signature_, self._setup_signature(), how, fix)
                 net = continue_net(self.net_, config)
             else:
                 net = self._new_net(config, targets)
@@ -119,9 +124,11 @@ class BaseNeuralEstimator(BaseEstimator):
             dataset, epochs = self._dataset(targets, net, config, X, codes, weights,
                                             epochs, continuing, **data)
             net.max_epochs = epochs
+            trained_before = len(net.history)
             net.train_epochs(dataset, epochs)
+            # counted on, not read from the history, which load_model starts anew
+            self.n_iter_ = (self.n_iter_ if continuing else 0) + len(net.history) - trained_before
             self.net_, self.targets_ = net, targets
-            self.n_iter_ = len(net.history)
             self._fitted(targets, X, y)
         return self
 
@@ -189,7 +196,8 @@ class BaseNeuralEstimator(BaseEstimator):
                 "partial_fit does not support early_stopping=True (as in MLPClassifier): one "
                 "epoch has no patience to wait out. Use fit with early_stopping=True, or "
                 "set early_stopping=False.")
-        return self._train(X, y, sample_weight, epochs=1, incremental=True, classes=classes)
+        return self._train(X, y, sample_weight, epochs=1, incremental=True, classes=classes,
+                           partial=True)
 
     def _predict_raw(self, X, embed=False):
         check_is_fitted(self)

@@ -126,7 +126,14 @@ def task_family_sample(family, n_tasks, n_points, generator):
 
     numpy arrays are accepted and converted.
     """
-    X, y = (torch.as_tensor(t) for t in family.sample(n_tasks, n_points, generator))
+    sample = family.sample(n_tasks, n_points, generator)
+    try:
+        X, y = (torch.as_tensor(t) for t in sample)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(
+            f"The task family's sample({n_tasks}, {n_points}, generator) must return a pair "
+            f"(X, y) of tensors or numpy arrays of numbers; it returned "
+            f"{type(sample).__name__} ({exc}).") from exc
     expected = (n_tasks, n_points)
     if X.ndim < 3 or y.ndim != 3 or tuple(X.shape[:2]) != expected or \
             tuple(y.shape[:2]) != expected:

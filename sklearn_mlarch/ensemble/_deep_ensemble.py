@@ -104,6 +104,11 @@ _DOC = """\
     random_state : int, RandomState instance or None, default=None
         Seeds the fit; None uses the wrapped estimator's ``random_state``.
 
+    Each member starts from its own random initialisation, except a torch
+    module of yours (:class:`TorchModuleClassifier`), whose weights every
+    member copies, as a pre-trained backbone's should be kept: such members
+    differ in their heads and bootstrap samples.
+
     The members train together in one network and one training loop: CNN
     members as one network of grouped convolutions
     (:class:`~sklearn_mlarch.networks.CNNEnsembleNetwork`, about 3 times

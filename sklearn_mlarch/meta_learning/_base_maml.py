@@ -12,6 +12,7 @@ meta-update.
 """
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -131,7 +132,11 @@ def _is_task_family(X):
 
 class _BaseMAML(NeuralMetaEstimator):
     _continuations = {"n_meta_iter": "resume"}  # warm start: n_meta_iter more
-    _warm_start_param = "estimator__warm_start"  # warm_start is the wrapped estimator's
+    _unused_params = {
+        f"estimator__{name}": f"MAML meta-trains {instead} (pass resource='n_meta_iter' to "
+        "HyperbandSearchCV)."
+        for name, instead in [("max_epochs", "n_meta_iter meta-iterations"),
+                              ("batch_size", "meta-batches of meta_batch_size tasks")]}
     _parameter_constraints = {
         "estimator": [None, HasMethods(["fit", "get_params"])],
         "first_order": ["boolean"],
@@ -212,8 +217,11 @@ class _BaseMAML(NeuralMetaEstimator):
 
     def _fitted(self, targets, X, y):
         self.n_meta_iter_ = self.__dict__.pop("_sampler_").position
-        # the estimator itself predicts as adapted to its own training data
-        self.training_task_ = None if _is_task_family(X) else self._training_task(X, y)
+        # the estimator itself predicts as adapted to its own training data (X is
+        # the validated array: its column names, if any, were checked already)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            self.training_task_ = None if _is_task_family(X) else self._training_task(X, y)
 
     def _family_shapes(self, family, reset, targets):
         X, y = task_family_sample(family, 1, 2, torch.Generator().manual_seed(0))

@@ -12,8 +12,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
-                                      column_or_1d)
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
 from .._training.episodes import EpisodeSampler, GroupSampler
 from ._adapted import AdaptedClassifier, AdaptedRegressor
@@ -143,8 +142,13 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
             codes, self._code_names = np.zeros(len(X), dtype=np.int64), np.array([0])
             k_shot = min(k_shot, len(X) - 1)  # one task: keep at least one query row
         else:
-            groups = column_or_1d(check_array(groups, ensure_2d=False, dtype=None,
-                                              input_name="groups"), warn=True)
+            groups = check_array(groups, ensure_2d=False, dtype=None, input_name="groups")
+            if groups.ndim == 2 and groups.shape[1] == 1:
+                groups = groups.ravel()
+            if groups.ndim != 1:
+                raise ValueError(f"groups must hold one task label per row (1-D), got an "
+                                 f"array of shape {groups.shape}. Pass e.g. a list of ints "
+                                 "or strings.")
             check_consistent_length(X, groups)
             try:
                 self._code_names, codes = np.unique(groups, return_inverse=True)

@@ -102,11 +102,22 @@ def warm_start_key(estimator, resource):
     return prefix + getattr(owner, "_warm_start_param", "warm_start")
 
 
+def check_used(estimator, resource):
+    """Raise when ``estimator`` declares that it ignores ``resource``
+    (``_unused_params``: MAML trains n_meta_iter meta-iterations, not its
+    wrapped estimator's max_epochs)."""
+    unused = getattr(estimator, "_unused_params", {})
+    if resource in unused:
+        raise ValueError(f"{type(estimator).__name__} does not use {resource}: "
+                         f"{unused[resource]}")
+
+
 def check_continuation(estimator, resource, continuation):
     """The mode to use: ``continuation`` itself, or the declared one for ``'auto'``.
 
     Raises a ValueError when an explicit mode cannot work for the estimator.
     """
+    check_used(estimator, resource)
     if continuation == "auto":
         return declared_continuation(estimator, resource)
     owner, name = _owner(estimator, resource)

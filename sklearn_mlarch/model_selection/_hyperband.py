@@ -15,6 +15,8 @@ import copy
 import time
 from numbers import Integral, Real
 
+import numbers
+
 import numpy as np
 from sklearn.base import _fit_context, clone, is_classifier
 from sklearn.model_selection import check_cv
@@ -32,6 +34,10 @@ from ._engines import make_engine
 from ._proposals import OptunaProposals, RandomProposals
 from ._schedule import hyperband_schedule
 from ._schedulers import run_async, run_waves
+
+
+# parameters that usually measure a training budget, suggested as resources
+_RESOURCES = ("max_epochs", "max_iter", "n_estimators", "n_meta_iter")
 
 
 class HyperbandSearchCV(BaseSearchCV):
@@ -267,10 +273,14 @@ class HyperbandSearchCV(BaseSearchCV):
         else:
             params = self.estimator.get_params()
             if self.resource not in params:
+                known = [name for name, value in params.items()
+                         if isinstance(value, numbers.Integral) and not isinstance(value, bool)
+                         and name.rsplit("__", 1)[-1] in _RESOURCES]
                 raise ValueError(
                     f"resource={self.resource!r} is not a parameter of "
                     f"{type(self.estimator).__name__}; pass one of its integer parameters "
-                    "(e.g. 'max_epochs', 'max_iter', 'n_estimators') or 'n_samples'.")
+                    f"({', '.join(map(repr, known)) or 'none of max_epochs, max_iter, n_estimators'}"
+                    ") or 'n_samples'.")
             max_r, min_r = params[self.resource], 1
         if self.resource == "n_samples" and self.max_resource != "auto" and \
                 self.max_resource > max_r:

@@ -126,7 +126,8 @@ def ensemble_network(network, n_members, **kwargs):
     >>> type(ensemble_network(RNNNetwork, 2, n_features=3, n_outputs=2)).__name__
     'MemberEnsemble'
     """
-    probe = network(**kwargs)
+    with torch.random.fork_rng(devices=[]):  # the members' initialisation stays the same
+        probe = network(**kwargs)
     # recurrent layers have no batching rule; batch norm's running statistics
     # update through a slow fallback
     if any(isinstance(m, (nn.RNNBase, nn.modules.batchnorm._BatchNorm))

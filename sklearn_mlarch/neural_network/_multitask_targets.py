@@ -16,8 +16,15 @@ from ..networks import MultiTaskNetwork
 
 
 def _natural(column):
-    """A column of an object array in its own natural dtype (ints stay ints)."""
-    return np.asarray(column.tolist()) if column.dtype == object else column
+    """A column of an object array in its own natural dtype (ints stay ints);
+    labels of mixed types (strings and numbers) stay objects, which scikit-learn's
+    label checks refuse as they refuse them for a single-task classifier."""
+    if column.dtype != object:
+        return column
+    values = column.tolist()
+    if len({isinstance(v, str) for v in values}) > 1:
+        return column
+    return np.asarray(values)
 
 
 def _is_nan_like(Y):
