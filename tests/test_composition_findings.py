@@ -221,3 +221,11 @@ def test_cnn_wrong_series_length_message_speaks_of_length():
     message = str(info.value)
     assert "transpose(0, 3, 1, 2)" not in message
     assert "length" in message or "time steps" in message
+
+
+# Before the fix: groups of None raised "TypeError: '<' not supported between
+# instances of 'NoneType' and 'NoneType'" from numpy.
+def test_maml_groups_of_none_get_a_clear_error():
+    with pytest.raises(ValueError, match="groups must hold one task label per row.*without "
+                                         "None.*groups=None for one task"):
+        MAMLRegressor(ffr(), **MAML_FAST).fit(X, yr, groups=[None] * len(X))
