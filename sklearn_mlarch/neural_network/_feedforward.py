@@ -72,7 +72,7 @@ class _TorchModule(NeuralEstimator):
 
     @classmethod
     def _get_test_params(cls):
-        return dict(max_epochs=30, lr=1e-2, batch_size=32)
+        return dict(max_epochs=30, lr=5e-2, batch_size=32)
 
     def _network_kwargs(self):
         module = torch.nn.Flatten() if self.module is None else self.module
