@@ -15,7 +15,6 @@ It prints a markdown table for benchmarks/RESULTS.md.
 """
 
 import platform
-import time
 
 import numpy as np
 import torch
@@ -26,6 +25,8 @@ from sklearn_mlarch import (CNNClassifier, DeepEnsembleClassifier, FeedForwardCl
                             RNNClassifier)
 from sklearn_mlarch.datasets import load_digits_images
 
+from bench_ensembles import timed  # noqa: E402  (this folder, the scripts' path)
+
 EPOCHS = dict(max_epochs=5, batch_size=64, lr_schedule="constant")
 BASES = {
     "CNN (grouped convolutions)": CNNClassifier((1, 8, 8), channels=(8, 16),
@@ -34,12 +35,6 @@ BASES = {
     "GRU (member loop)": RNNClassifier((8, 8), hidden_size=32, **EPOCHS),
 }
 N = 8
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
 
 
 def main():
@@ -53,10 +48,10 @@ def main():
     for name, base in BASES.items():
         seps, ens = [], []
         for _ in range(3):
-            singles, t = _timed(lambda: [clone(base).set_params(random_state=s).fit(Xtr, ytr)
+            singles, t = timed(lambda: [clone(base).set_params(random_state=s).fit(Xtr, ytr)
                                          for s in range(N)])
             seps.append(t)
-            deep, t = _timed(lambda: DeepEnsembleClassifier(
+            deep, t = timed(lambda: DeepEnsembleClassifier(
                 clone(base), n_estimators=N, random_state=0).fit(Xtr, ytr))
             ens.append(t)
         t_sep, t_ens = np.median(seps), np.median(ens)

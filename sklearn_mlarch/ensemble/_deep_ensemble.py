@@ -127,6 +127,12 @@ class _BaseDeepEnsemble(NeuralMetaEstimator):
     }
     _test_params = {"n_estimators": 3}
 
+    def __init__(self, estimator=None, *, n_estimators=5, bootstrap=True, random_state=None):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.bootstrap = bootstrap
+        self.random_state = random_state
+
     def _new_targets(self):
         return EnsembleTargets(self._base()._new_targets(), self.n_estimators, self.bootstrap)
 
@@ -182,12 +188,6 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
     (2, 10)
     """ % dict(doc=_DOC % dict(default="CNNClassifier"))
 
-    def __init__(self, estimator=None, *, n_estimators=5, bootstrap=True, random_state=None):
-        self.estimator = estimator
-        self.n_estimators = n_estimators
-        self.bootstrap = bootstrap
-        self.random_state = random_state
-
     @classmethod
     def _default_estimator(cls):
         from ..neural_network import CNNClassifier
@@ -242,12 +242,6 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
     """ % dict(doc=_DOC % dict(default="CNNRegressor"))
 
     _wraps = "regressor"
-
-    def __init__(self, estimator=None, *, n_estimators=5, bootstrap=True, random_state=None):
-        self.estimator = estimator
-        self.n_estimators = n_estimators
-        self.bootstrap = bootstrap
-        self.random_state = random_state
 
     @classmethod
     def _default_estimator(cls):
