@@ -4,7 +4,7 @@ Each section trains the package's estimators with small budgets beside
 scikit-learn baselines (or the package's own alternatives), prints a table
 as it goes, and adds the table and its plots to a report: ``report.md``
 plus PNG files in the output folder. The budgets keep the whole demo under
-5 minutes on 2 cores (102 s when measured), so its figures are below what
+5 minutes on 2 cores (89 s when measured), so its figures are below what
 longer training reaches: the figures in benchmarks/RESULTS.md come from the benchmark
 scripts' full budgets (``python -m sklearn_mlarch bench``).
 """
