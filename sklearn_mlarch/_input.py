@@ -33,6 +33,20 @@ def _check_representable(X, dtype, name="X"):
             f"Scale {name} (e.g. StandardScaler) or pass dtype='float64'.")
 
 
+def check_missing_targets(estimator, X, y):
+    """``y`` of targets where missing labels (NaN, None, pandas' NA) are data, not
+    an error (multi-task), checked against the validated ``X``."""
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the "
+                         "target y is None.")
+    if hasattr(y, "columns"):  # each column keeps its own type (Int64 with NA: ints)
+        y = y.astype(object).to_numpy()
+    y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite="allow-nan",
+                    input_name="y")
+    check_consistent_length(X, y)
+    return y
+
+
 class InputReader:
     """Input validation and sample shapes of a neural estimator (a mixin)."""
 
@@ -71,16 +85,8 @@ class InputReader:
                       ensure_min_samples=2 if fitting else 1,
                       ensure_all_finite="allow-nan" if padded else True)
         if fitting and targets.allow_missing:
-            # missing labels (NaN, None) are data here, not an error
-            if y is None:
-                raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
-                                 "target y is None.")
             X = validate_data(self, X, **kwargs)
-            if hasattr(y, "columns"):  # each column keeps its own type (Int64 with NA: ints)
-                y = y.astype(object).to_numpy()
-            y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite="allow-nan",
-                            input_name="y")
-            check_consistent_length(X, y)
+            y = check_missing_targets(self, X, y)
         elif fitting:
             X, y = validate_data(self, X, y, multi_output=targets.multi_output,
                                  y_numeric=targets.numeric, **kwargs)

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 from sklearn.utils import check_array, check_X_y
 
-from .._input import _check_representable
+from .._input import _check_representable, check_missing_targets
 
 TRANSPOSE = ("Series are read channels first, (C, L) (aeon/sktime's numpy3D). Time-first "
              "data, (n, L, C) as Keras and tslearn give it, is X.transpose(0, 2, 1); a list "
@@ -207,12 +207,12 @@ def validate_longer(estimator, X, y, targets=None):
     flat = check_array(X.reshape(len(X), -1), dtype=(np.float64, np.float32),
                        ensure_all_finite="allow-nan")
     if not (isinstance(y, str) and y == "no_validation"):
-        multi_output = getattr(targets, "multi_output", None)
-        numeric = getattr(targets, "numeric", None)
-        _, y = check_X_y(
-            flat, y, dtype=None, ensure_all_finite="allow-nan", ensure_min_samples=2,
-            multi_output=estimator._multi_output_y if multi_output is None else multi_output,
-            y_numeric=estimator._y_numeric if numeric is None else numeric)
+        if targets.allow_missing:
+            y = check_missing_targets(estimator, flat, y)
+        else:
+            _, y = check_X_y(flat, y, dtype=None, ensure_all_finite="allow-nan",
+                             ensure_min_samples=2, multi_output=targets.multi_output,
+                             y_numeric=targets.numeric)
     dtype = np.dtype(estimator.dtype)
     X = flat.reshape(X.shape)
     _check_representable(X, dtype)

@@ -359,3 +359,16 @@ def test_classifier_checks_on_single_task_y(check):
     from sklearn.utils import estimator_checks
 
     getattr(estimator_checks, check)("MultiTaskClassifier", _clf())
+
+
+def test_missing_labels_with_series_longer_than_in_fit():
+    # a warm fit on series longer than any seen before validates y as the
+    # multi-task targets read it: NaN marks a missing label there too
+    rng = np.random.RandomState(0)
+    X = [rng.randn(1, n) for n in rng.randint(20, 30, size=40)]
+    Y = np.c_[[float(x.mean() > 0) for x in X], [x.shape[1] > 25 for x in X]]
+    Y[::4, 0] = np.nan
+    clf = _clf(max_epochs=1, warm_start=True).fit(X, Y)
+    longer = [rng.randn(1, 60) for _ in range(40)]
+    clf.fit(longer, Y)
+    assert clf.n_iter_ == 2 and clf.predict(longer).shape == (40, 2)
