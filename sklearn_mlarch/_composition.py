@@ -103,7 +103,14 @@ class NeuralMetaEstimator(MetaEstimatorMixin, BaseNeuralEstimator):
     def _validate_input(self, X, y="no_validation", reset=True, targets=None):
         if reset:
             self.estimator_ = clone(self._base())
-        X, y = self.estimator_._validate_X(X, y, reset=reset, targets=targets)
+        try:
+            X, y = self.estimator_._validate_X(X, y, reset=reset, targets=targets)
+        except ValueError as exc:
+            if reset:  # what the wrapped estimator cannot read: its name is the news
+                raise
+            # a fitted model refusing X: name the estimator the user holds
+            raise ValueError(str(exc).replace(type(self.estimator_).__name__,
+                                              type(self).__name__)) from exc
         if reset:
             self.n_features_in_ = self.estimator_.n_features_in_
             names = getattr(self.estimator_, "feature_names_in_", None)

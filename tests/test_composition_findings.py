@@ -229,3 +229,12 @@ def test_maml_groups_of_none_get_a_clear_error():
     with pytest.raises(ValueError, match="groups must hold one task label per row.*without "
                                          "None.*groups=None for one task"):
         MAMLRegressor(ffr(), **MAML_FAST).fit(X, yr, groups=[None] * len(X))
+
+
+# Before the fix: "X has 7 features, but FeedForwardClassifier is expecting 8 features
+# as input": the user fitted a MultiTaskClassifier.
+def test_meta_predict_error_names_the_meta_estimator():
+    meta = MultiTaskClassifier(ff()).fit(X, Y)
+    with pytest.raises(ValueError, match="X has 7 features, but MultiTaskClassifier is "
+                                         "expecting 8 features"):
+        meta.predict(X[:, :7])
