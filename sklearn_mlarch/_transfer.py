@@ -13,18 +13,6 @@ import numpy as np
 import torch
 
 
-def _classes_of(source):
-    """Classes of each head of a fitted estimator (None for regression heads), or None."""
-    targets = getattr(source, "targets_", None)
-    if targets is not None:
-        return targets.head_classes()
-    try:
-        classes = source.classes_
-    except AttributeError:
-        return None
-    return classes if isinstance(classes, list) else [classes]
-
-
 def source_state(init_from):
     """``(state_dict, classes)`` of a fitted estimator or a saved model's directory."""
     from .persistence import load_model
@@ -48,7 +36,8 @@ def source_state(init_from):
     module = net.module_
     module = getattr(module, "network", module)  # a meta-learner's network, out of its inner loop
     state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
-    return state, _classes_of(init_from)
+    # the classes of each head (None for regression heads), from its target handler
+    return state, init_from.targets_.head_classes()
 
 
 def _head_of(name):
