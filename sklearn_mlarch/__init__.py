@@ -24,6 +24,7 @@ _LAZY = {
     "HyperbandSearchCV": "sklearn_mlarch.model_selection",
     "MAMLClassifier": "sklearn_mlarch.meta_learning",
     "MAMLRegressor": "sklearn_mlarch.meta_learning",
+    "PrototypicalClassifier": "sklearn_mlarch.meta_learning",
     "save_model": "sklearn_mlarch.persistence",
     "load_model": "sklearn_mlarch.persistence",
 }

@@ -20,8 +20,8 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
-from ._training import (DivergenceGuard, FreezeBlocks, HoldoutSplit, NetworkBuildError,
-                        PlateauLR, TrainingNet, print_lines)
+from ._training import (DivergenceGuard, EpisodeValidation, FreezeBlocks, HoldoutSplit,
+                        NetworkBuildError, PlateauLR, TrainingNet, print_lines)
 
 # max_epochs='auto': epochs for about AUTO_STEPS optimizer steps, within bounds
 AUTO_STEPS = 1500
@@ -44,6 +44,7 @@ OPTIMIZERS = {
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # names of the callbacks build_net adds, and skorch's defaults
 RESERVED_CALLBACK_NAMES = {"divergence_guard", "lr_plateau", "early_stopping", "freeze",
+                           "meta_validation",
                            "epoch_timer", "train_loss", "valid_loss", "print_log"}
 
 
@@ -243,8 +244,13 @@ class EngineConfig:
 
 
 def build_net(config, module, module_kwargs, objective, *, seed, init_hook=None,
-              stratify=False, owner="The estimator", network_hint=""):
-    """A seeded, initialised :class:`TrainingNet` for ``config``."""
+              stratify=False, owner="The estimator", network_hint="", episodes=False):
+    """A seeded, initialised :class:`TrainingNet` for ``config``.
+
+    ``episodes``: the module is trained on episodes (meta-learning); early
+    stopping then watches the accuracy on the data set's meta-validation
+    episodes (:class:`EpisodeValidation`) instead of a held-out loss.
+    """
     optimizer, opt_kwargs = config.optimizer_settings()
     lr, batch = config.lr, config.engine_batch_size()
     device = config.device_name()
@@ -254,11 +260,16 @@ def build_net(config, module, module_kwargs, objective, *, seed, init_hook=None,
                                                   PLATEAU_MIN_RATIO)))
     train_split = None
     if config.early_stopping:
-        train_split = HoldoutSplit(config.validation_fraction, stratify=stratify,
-                                   random_state=seed)
+        if episodes:  # meta-validation episodes, which the data set brings
+            callbacks.append(("meta_validation", EpisodeValidation()))
+            monitor = "valid_acc"
+        else:
+            train_split = HoldoutSplit(config.validation_fraction, stratify=stratify,
+                                       random_state=seed)
+            monitor = "valid_loss"
         callbacks.append(("early_stopping", EarlyStopping(
-            monitor="valid_loss", patience=config.n_iter_no_change, threshold=config.tol,
-            threshold_mode="abs", load_best=True,
+            monitor=monitor, lower_is_better=not episodes, patience=config.n_iter_no_change,
+            threshold=config.tol, threshold_mode="abs", load_best=True,
             sink=print_lines if config.verbose else _silent)))
     if config.freeze_patterns():
         callbacks.append(("freeze", FreezeBlocks(config.freeze_patterns(),
@@ -296,8 +307,9 @@ def build_net(config, module, module_kwargs, objective, *, seed, init_hook=None,
     except NetworkBuildError as exc:
         raise ValueError(f"{owner} could not build its network: {exc.__cause__}. "
                          f"{network_hint}".rstrip()) from exc
-    if batch == 1 and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-                          for m in net.module_.modules()):
+    # (episodes: a batch is of tasks, each of several rows)
+    if batch == 1 and not episodes and any(
+            isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.module_.modules()):
         raise ValueError("batch_size=1 with batch normalisation: a batch of one sample has "
                          "no statistics. Use batch_size >= 2 or turn batch norm off "
                          "(batch_norm=False).")

@@ -11,6 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn_mlarch import (CNNClassifier, CNNRegressor, DeepEnsembleClassifier,
                             DeepEnsembleRegressor, FeedForwardClassifier, FeedForwardRegressor,
                             MAMLClassifier, MAMLRegressor, MultiTaskClassifier,
+                            PrototypicalClassifier,
                             MultiTaskRegressor, RNNClassifier, RNNRegressor,
                             TorchModuleClassifier, TorchModuleRegressor)
 
@@ -41,17 +42,18 @@ def _data(base):
 
 
 @pytest.mark.parametrize("base", CLASSIFIERS, ids=lambda b: type(b).__name__)
-@pytest.mark.parametrize("meta", [MultiTaskClassifier, DeepEnsembleClassifier, MAMLClassifier])
+@pytest.mark.parametrize("meta", [MultiTaskClassifier, DeepEnsembleClassifier, MAMLClassifier,
+                                  PrototypicalClassifier])
 def test_every_meta_classifier_wraps_every_base(meta, base):
     X, y, Y = _data(base)
-    kwargs = dict(n_meta_iter=3, k_shot=2, n_query=2, meta_batch_size=2) if meta is \
-        MAMLClassifier else {}
+    kwargs = dict(n_meta_iter=3, k_shot=2, n_query=2, meta_batch_size=2) if meta in \
+        (MAMLClassifier, PrototypicalClassifier) else {}
     est = meta(clone(base), random_state=0, **kwargs)
     target = Y if meta is MultiTaskClassifier else y
     est.fit(X, target)
     assert est.predict(X).shape == np.shape(target)
     assert est.n_features_in_ == 16
-    if meta is not MAMLClassifier:  # same seed, same model
+    if meta not in (MAMLClassifier, PrototypicalClassifier):  # same seed, same model
         again = meta(clone(base), random_state=0).fit(X, target)
         assert np.array_equal(again.predict(X), est.predict(X))
 
@@ -88,8 +90,8 @@ def test_wrong_estimators_are_refused_with_the_fix():
                                          "FeedForwardClassifier. Pass FeedForwardRegressor"):
         DeepEnsembleRegressor(FeedForwardClassifier()).fit(X, y.astype(float))
     with pytest.raises(ValueError, match=r"MAMLClassifier cannot use CNNClassifier\("
-                                         r"batch_norm=True\).*Pass CNNClassifier\(batch_norm"):
-        MAMLClassifier(CNNClassifier()).fit(X.reshape(60, 2, 8), y)
+                                         r"dropout=0.5\).*Pass CNNClassifier\(dropout=0.0"):
+        MAMLClassifier(CNNClassifier(dropout=0.5)).fit(X.reshape(60, 2, 8), y)
 
 
 def test_the_meta_random_state_seeds_the_fit_else_the_wrapped_one():

@@ -41,7 +41,8 @@ from skorch.callbacks import Callback
 from sklearn_mlarch import load_model, save_model
 from sklearn_mlarch.base import BaseNeuralEstimator
 from sklearn_mlarch.datasets import SinusoidTasks, load_digits_images
-from sklearn_mlarch.meta_learning._maml import _BaseMAML
+from sklearn_mlarch.meta_learning._base_maml import _BaseMAML
+from sklearn_mlarch.meta_learning._episodic import _BaseEpisodic
 from sklearn_mlarch.utils import all_estimators
 from sklearn_mlarch.utils._testing import fast_instance
 
@@ -53,12 +54,13 @@ def test_discovery_finds_every_kind():
     names = set(IDS)
     assert {"CNNClassifier", "RNNRegressor", "FeedForwardClassifier", "TorchModuleRegressor",
             "DeepEnsembleClassifier", "MultiTaskClassifier", "MultiTaskRegressor",
-            "MAMLClassifier", "MAMLRegressor"} <= names
+            "MAMLClassifier", "MAMLRegressor", "PrototypicalClassifier"} <= names
 
 
 # ------------------------------------------------------------------ data and settings
 def _is_maml(cls):
-    return issubclass(cls, _BaseMAML)
+    """MAML and prototypical networks: meta-learners trained on episodes."""
+    return issubclass(cls, _BaseEpisodic)
 
 
 def _wraps(est):
@@ -264,7 +266,7 @@ def test_freezing_every_parameter_is_refused(cls, data):
         pytest.skip(f"{cls.__name__} has no freeze")
     _set_training(est, freeze="*")
     # MAML meta-learns every parameter: it refuses freeze itself
-    match = "freeze.*every parameter is meta-learned" if _is_maml(cls) else \
+    match = "freeze.*every parameter is meta-learned" if issubclass(cls, _BaseMAML) else \
         "freezes every parameter of the network: nothing would train"
     with pytest.raises(ValueError, match=match):
         _fit(est, data)

@@ -8,7 +8,8 @@ step, never as a new epoch loop.
 """
 
 from ..utils._printing import print_lines
-from .callbacks import DivergenceGuard, FreezeBlocks, PlateauLR, TrainingDivergedError
+from .callbacks import (DivergenceGuard, EpisodeValidation, FreezeBlocks, PlateauLR,
+                        TrainingDivergedError)
 from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
 from .net import NetworkBuildError, TrainingNet, epoch_seed
 from .objectives import (CrossEntropyObjective, MultiTaskObjective, Objective,
@@ -20,6 +21,7 @@ __all__ = [
     "BatchIterator",
     "CrossEntropyObjective",
     "DivergenceGuard",
+    "EpisodeValidation",
     "FreezeBlocks",
     "HoldoutSplit",
     "MultiTaskObjective",

@@ -3,6 +3,8 @@
 import fnmatch
 import math
 
+import torch
+
 from skorch.callbacks import Callback, LRScheduler, PrintLog
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -163,3 +165,34 @@ class FreezeBlocks(Callback):
         if net.module_.training:
             for name in names:
                 net.module_.get_submodule(name).eval()
+
+
+class EpisodeValidation(Callback):
+    """Record the accuracy on the data set's meta-validation episodes as ``valid_acc``.
+
+    The episode sampler of a meta-learner fitted with ``early_stopping``
+    holds ``validation``: an object whose ``episodes()`` yields the same
+    ``(support_X, support_y, query_X, query_y)`` chunks at every epoch. The
+    module, in evaluation mode, predicts each query set after adapting to
+    its support set (MAML's inner loop, or prototypes), without gradients
+    for the meta-parameters.
+    """
+
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
+        validation = getattr(dataset_train, "validation", None)
+        if validation is None:
+            return
+        module, device = net.module_, net.device
+        was_training = module.training
+        module.train(False)
+        correct = total = 0
+        try:
+            with torch.no_grad():  # MAML's inner loop still differentiates (torch.func)
+                for Xs, ys, Xq, yq in validation.episodes():
+                    Xs, ys, Xq = (t.to(device) for t in (Xs, ys, Xq))
+                    pred = module(Xs, ys, Xq).argmax(dim=1).cpu()
+                    correct += int((pred == yq.reshape(-1)).sum())
+                    total += yq.numel()
+        finally:
+            module.train(was_training)
+        net.history.record("valid_acc", correct / total)

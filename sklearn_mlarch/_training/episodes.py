@@ -208,3 +208,21 @@ class EpisodeSampler(_Sampler):
 
     def nbytes(self):
         return self.X.element_size() * self.X.nelement()
+
+
+class ValidationEpisodes:
+    """The same ``n_tasks`` episodes of ``sampler`` at every call of :meth:`episodes`.
+
+    Meta-validation scores every epoch on one fixed set of episodes, drawn
+    in chunks of ``chunk`` tasks from generators seeded by ``seed``; only
+    the indices are redrawn, so no copy of the episodes is kept.
+    """
+
+    def __init__(self, sampler, n_tasks, chunk, seed):
+        self.sampler, self.n_tasks, self.chunk, self.seed = sampler, n_tasks, chunk, seed
+
+    def episodes(self):
+        generator = torch.Generator()
+        for i, start in enumerate(range(0, self.n_tasks, self.chunk)):
+            generator.manual_seed(_seed(self.seed, i))
+            yield self.sampler.sample(min(self.chunk, self.n_tasks - start), generator)

@@ -18,7 +18,7 @@ inner gradients): FOMAML, from the same paper.
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, grad, replace_all_batch_norm_modules_, vmap
 from torch.nn import functional as F
 
 LOSSES = {
@@ -30,21 +30,31 @@ LOSSES = {
 def check_adaptable(network):
     """Raise when ``network`` holds layers the functional inner loop cannot adapt.
 
-    Batch normalisation keeps running statistics across tasks (its buffers
-    would mix the tasks of a meta-batch) and dropout makes the inner-loop
-    gradient random; both are refused with the fix.
+    Dropout makes the inner-loop gradient random: refused with the fix.
+    Batch normalisation is accepted: :func:`transductive_batch_norm` makes
+    it normalise with each task's own statistics.
     """
     for name, module in network.named_modules():
-        if isinstance(module, nn.modules.batchnorm._NormBase):
-            raise ValueError(
-                f"The network's layer {name!r} is {type(module).__name__}: batch "
-                "normalisation would share running statistics between the tasks of a "
-                "meta-batch. Build the network without it (batch_norm=False for the "
-                "package's CNN, or nn.LayerNorm / nn.GroupNorm in your own module).")
         if isinstance(module, (nn.modules.dropout._DropoutNd)) and module.p > 0:
             raise ValueError(
                 f"The network's layer {name!r} is dropout with p={module.p}: the inner "
                 "loop's gradient steps would be random. Use dropout=0 in MAML networks.")
+
+
+def transductive_batch_norm(network):
+    """Make every batch-norm layer of ``network`` normalise with its batch's statistics.
+
+    The running statistics are dropped (:func:`torch.func.replace_all_batch_norm_modules_`),
+    in training and in evaluation alike: under :func:`torch.func.vmap` each
+    task is normalised with the statistics of its own rows, as in the MAML
+    paper's code ("transductive" batch norm: a query set is normalised with
+    the statistics of the rows predicted together). Returns whether the
+    network has batch norm.
+    """
+    has = any(isinstance(m, nn.modules.batchnorm._NormBase) for m in network.modules())
+    if has:
+        replace_all_batch_norm_modules_(network)
+    return has
 
 
 class InnerLoop:
@@ -75,10 +85,14 @@ class InnerLoop:
         self.first_order = first_order
         self.shared_head = shared_head
 
-    def start(self, params):
-        """The task's starting parameters: the shared head row copied for each class."""
-        n = self.shared_head
-        if n is None or params["head.weight"].shape[0] == n:
+    def start(self, params, n_classes=None):
+        """The task's starting parameters: the shared head row copied for each class.
+
+        ``n_classes`` (default ``shared_head``): the task's number of classes;
+        a shared head adapts to any number of them.
+        """
+        n = self.shared_head if n_classes is None else n_classes
+        if self.shared_head is None or params["head.weight"].shape[0] == n:
             return params
         params = dict(params)
         params["head.weight"] = params["head.weight"].expand(n, -1)
@@ -88,13 +102,16 @@ class InnerLoop:
     def _support_loss(self, params, buffers, X, y):
         return self.loss(functional_call(self.network, (params, buffers), (X,)), y)
 
-    def adapt(self, params, buffers, X, y, steps):
-        """Parameters after ``steps`` gradient steps on ``(X, y)``."""
-        params = self.start(params)
+    def adapt(self, params, buffers, X, y, steps, n_classes=None):
+        """Parameters after ``steps`` gradient steps on ``(X, y)``.
+
+        First order: the inner gradients are taken at detached parameters,
+        so no graph of the support passes is kept for the meta-gradient.
+        """
+        params = self.start(params, n_classes)
         for _ in range(steps):
-            grads = grad(self._support_loss)(params, buffers, X, y)
-            if self.first_order:
-                grads = {k: g.detach() for k, g in grads.items()}
+            at = {k: p.detach() for k, p in params.items()} if self.first_order else params
+            grads = grad(self._support_loss)(at, buffers, X, y)
             params = {k: p - self.lr * grads[k] for k, p in params.items()}
         return params
 
@@ -140,6 +157,7 @@ class MAMLModule(nn.Module):
                  shared_head=None):
         super().__init__()
         check_adaptable(network)
+        transductive_batch_norm(network)
         self.network = network
         self.loss = loss
         self.inner_lr = inner_lr

@@ -41,13 +41,34 @@ class _BaseAdapted(BaseEstimator):
         check_consistent_length(X, y)
         return X, y
 
-    def _fit_params(self, X, y):
+    def _fitted_state(self):
+        """What :func:`~sklearn_mlarch.save_model` stores: parameters and fitted arrays."""
+        params = self.get_params(deep=False)
+        params.pop("meta_estimator")
+        fitted = {k: v for k, v in vars(self).items()
+                  if k.endswith("_") and not k.startswith("__") and k != "meta_"}
+        if "params_" in fitted:
+            fitted["params_"] = {k: v.detach().cpu().numpy() for k, v in fitted["params_"].items()}
+        return {"params": params, "fitted": fitted}
+
+    @classmethod
+    def _from_fitted_state(cls, meta, state):
+        """The fitted model of :meth:`_fitted_state`, adapted from ``meta``."""
+        task = cls(meta, **state["params"])
+        task.meta_ = copy.copy(meta)  # as fit's snapshot: fitted state by reference
+        for name, value in state["fitted"].items():
+            if name == "params_":
+                value = {k: torch.as_tensor(v, device=meta.net_.device) for k, v in value.items()}
+            setattr(task, name, value)
+        return task
+
+    def _fit_params(self, X, y, n_classes=None):
         steps = self.steps
         if steps is not None and (isinstance(steps, bool) or not isinstance(steps, Integral)
                                   or steps < 0):
             raise ValueError(f"steps must be a non-negative int, got {steps!r}.")
         steps = self.meta_._adapt_steps() if steps is None else steps
-        self.params_ = self.meta_._adapted_params(X, y, steps)
+        self.params_ = self.meta_._adapted_params(X, y, steps, n_classes)
         if not all(torch.isfinite(p).all() for p in self.params_.values()):
             raise ValueError(
                 f"Adaptation diverged: the parameters are not finite after {steps} steps "
@@ -100,9 +121,10 @@ class AdaptedRegressor(RegressorMixin, _BaseAdapted):
         """
         meta = self._snapshot()
         X, y = self._validate(meta, X, y)
-        self._y_ndim = np.ndim(y)
+        y_ndim = np.ndim(y)
         y = meta._task_targets(y)
         self._fit_params(X, y)
+        self.y_ndim_ = y_ndim
         return self
 
     def predict(self, X):
@@ -117,7 +139,7 @@ class AdaptedRegressor(RegressorMixin, _BaseAdapted):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         out = self._output(X)
-        return out.ravel() if self._y_ndim == 1 else out
+        return out.ravel() if self.y_ndim_ == 1 else out
 
 
 class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
@@ -159,13 +181,13 @@ class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         n_way = meta.n_way_
-        if len(self.classes_) > n_way:
+        if len(self.classes_) > n_way and meta.net_.module_.shared_head is None:
             raise ValueError(f"The support set has {len(self.classes_)} classes, but the "
-                             f"meta-learner was trained on {n_way}-way episodes: adapt to at "
-                             f"most {n_way} classes, or meta-train with n_way="
-                             f"{len(self.classes_)}.")
+                             f"meta-learner was trained on {n_way}-way episodes without a "
+                             f"shared head: adapt to at most {n_way} classes, or meta-train "
+                             f"with n_way={len(self.classes_)} or shared_head=True.")
         codes = np.searchsorted(self.classes_, y).astype(np.int64)
-        self._fit_params(X, codes)
+        self._fit_params(X, codes, len(self.classes_))
         return self
 
     def predict_proba(self, X):
@@ -183,6 +205,94 @@ class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
 
     def predict(self, X):
         """Most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def class_prototypes(embedded, codes, n_classes):
+    """``(n_classes, D)`` mean embedding of each class code ``0..n_classes-1``."""
+    return np.stack([embedded[codes == c].mean(axis=0) for c in range(n_classes)])
+
+
+def prototype_logits(embedded, prototypes):
+    """Negative squared Euclidean distances of ``(n, D)`` rows to ``(N, D)`` prototypes."""
+    distances = ((embedded ** 2).sum(1)[:, None] - 2 * embedded @ prototypes.T
+                 + (prototypes ** 2).sum(1)[None, :])
+    return -np.maximum(distances, 0)
+
+
+class PrototypeClassifier(ClassifierMixin, _BaseAdapted):
+    """A classifier of new classes by their nearest mean in a meta-learned embedding.
+
+    Returned by :meth:`PrototypicalClassifier.adapt`: ``fit`` embeds the
+    support set with the meta-learned network and keeps each class's mean
+    embedding (its prototype); a row's class probabilities are the softmax
+    of its negative squared Euclidean distances to the prototypes.
+
+    Parameters
+    ----------
+    meta_estimator : PrototypicalClassifier
+        Fitted meta-learner whose embedding is used.
+    steps : None
+        Prototypes take no gradient steps; kept so that the adapted models
+        of all meta-learners share one interface.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels of the support set, in sorted order.
+    prototypes_ : ndarray of shape (n_classes, n_embedding)
+        Mean embedding of each class.
+    """
+
+    def fit(self, X, y):
+        """Embed the support set ``(X, y)`` and keep each class's mean embedding.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_support, n_features) or (n_support, *input_shape)
+        y : array-like of shape (n_support,)
+
+        Returns
+        -------
+        self : object
+        """
+        if self.steps not in (None, 0):
+            raise ValueError(f"steps={self.steps!r}: prototypes take no gradient steps. "
+                             "Pass steps=None.")
+        meta = self._snapshot()
+        X, y = self._validate(meta, X, y)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.prototypes_ = class_prototypes(meta._embed(X), codes, len(self.classes_))
+        self.n_features_in_ = meta.n_features_in_
+        return self
+
+    def predict_proba(self, X):
+        """Softmax of the negative squared distances to the prototypes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X, _ = self._validate(self.meta_, X)
+        return softmax(prototype_logits(self.meta_._embed(X), self.prototypes_), axis=1)
+
+    def predict(self, X):
+        """Class of the nearest prototype.
 
         Parameters
         ----------

@@ -10,7 +10,7 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
 
 from ..datasets import sample_episodes
 from .._training.episodes import task_family_sample
-from ._base_maml import _is_task_family
+from ._episodic import _is_task_family
 
 
 def _steps_list(steps, meta):
@@ -45,10 +45,12 @@ def _tasks(meta, X, y, groups, n_tasks, k_shot, n_query, n_way, rng):
         check_consistent_length(Xv, y)
         idx = np.arange(len(Xv))
         n_way = meta.n_way_ if n_way is None else n_way
+        limit = meta._way_limit()
         if isinstance(n_way, bool) or not isinstance(n_way, Integral) or \
-                not 2 <= n_way <= meta.n_way_:
+                not 2 <= n_way <= limit:
             raise ValueError(f"n_way must be an int from 2 to the meta-learner's "
-                             f"n_way_={meta.n_way_}, got {n_way!r}.")
+                             f"n_way_={meta.n_way_}, got {n_way!r}." if limit == meta.n_way_
+                             else f"n_way must be an int >= 2, got {n_way!r}.")
         for s, ys, q, yq in sample_episodes(idx, y, n_way, k_shot,
                                             15 if n_query is None else n_query, n_tasks,
                                             random_state=rng):
@@ -135,26 +137,9 @@ def evaluate_adaptation(meta_estimator, X, y=None, groups=None, *, steps=None, n
     steps = _steps_list(steps, meta)
     rng = check_random_state(random_state)
     classifier = hasattr(meta, "classes_")
-    loop = meta._inner_loop()
-    network = meta.net_.module_.network
-    buffers = dict(network.named_buffers())
-    device = meta.net_.device
-    scores = []
-    for Xs, ys, Xq, yq in _tasks(meta, X, y, groups, n_tasks, k_shot, n_query, n_way, rng):
-        params = {k: v.detach() for k, v in network.named_parameters()}
-        Xs_t, ys_t = torch.as_tensor(Xs, device=device), torch.as_tensor(ys, device=device)
-        row, done = [], 0
-        for target in steps:
-            with torch.no_grad():
-                params = loop.adapt(params, buffers, Xs_t, ys_t, target - done)
-            done = target
-            out = meta._network_output(params, Xq)
-            if classifier:
-                n_classes = int(ys.max()) + 1
-                row.append(float(np.mean(out[:, :n_classes].argmax(1) == yq)))
-            else:
-                row.append(float(np.mean((out - np.asarray(yq).reshape(out.shape)) ** 2)))
-        scores.append(row)
+    scores = [meta._task_scores(Xs, ys, Xq, yq, steps)
+              for Xs, ys, Xq, yq in _tasks(meta, X, y, groups, n_tasks, k_shot, n_query, n_way,
+                                           rng)]
     scores = np.asarray(scores)
     half = 1.96 * scores.std(axis=0, ddof=1) / np.sqrt(len(scores))
     return {"steps": steps, "mean": scores.mean(axis=0), "ci95": half, "scores": scores,

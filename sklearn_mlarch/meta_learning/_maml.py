@@ -6,6 +6,7 @@ tasks; ``adapt(X_support, y_support)`` then takes a few gradient steps from
 it on a new task and returns an ordinary fitted estimator.
 """
 
+import math
 import warnings
 from numbers import Integral
 
@@ -14,10 +15,11 @@ from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
-from .._training.episodes import EpisodeSampler, GroupSampler
+from .._training.episodes import GroupSampler
 from ._adapted import AdaptedClassifier, AdaptedRegressor
-from ._base_maml import (EpisodeTargets, _BaseMAML, _check_training_task, _is_task_family,
-                         _plain)
+from ._base_maml import _BaseMAML
+from ._episodic import (EARLY_STOPPING_PARAMS, EpisodeTargets, _check_training_task,
+                        _EpisodeClassifier, _is_task_family)
 
 _MAML_PARAMS = """\
     estimator : estimator object, default=None
@@ -30,9 +32,13 @@ _MAML_PARAMS = """\
         ``dtype``, ``verbose``, ``callbacks`` (an epoch is 100
         meta-iterations) and ``init_from``; ``max_epochs``, ``batch_size``
         and ``lr_schedule`` are not used (``n_meta_iter``,
-        ``meta_batch_size``). Batch normalisation, dropout, early stopping,
-        ``class_weight`` and ``freeze`` are refused: they would mix tasks,
-        make the inner steps random, or change what is meta-learned.
+        ``meta_batch_size``). Batch normalisation is transductive, as in the
+        MAML paper's code: each task is normalised with the statistics of
+        its own rows (the support set in adaptation, the rows predicted
+        together in prediction; no running statistics). Dropout, the wrapped
+        estimator's early stopping, ``class_weight`` and ``freeze`` are
+        refused: they would make the inner steps random, mix tasks, or
+        change what is meta-learned.
     first_order : bool, default=False
         False: MAML, differentiating through the inner loop (second order).
         True: first-order MAML (FOMAML), treating inner gradients as
@@ -136,7 +142,7 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
     def _new_targets(self):
         return EpisodeTargets(False, owner=type(self).__name__)
 
-    def _sampler(self, X, y, groups, start, targets):
+    def _sampler(self, X, y, groups, start, targets, validation=(None, None)):
         k_shot = self.k_shot
         if groups is None:
             codes, self._code_names = np.zeros(len(X), dtype=np.int64), np.array([0])
@@ -156,7 +162,7 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
                 raise ValueError(
                     "groups must hold one task label per row, of one comparable type (ints "
                     f"or strings), without None: {exc}. Pass groups=None for one task.") from exc
-        n_query = self._support_counts(codes, len(self._code_names), "group", k_shot)
+        n_query = self._support_counts(codes, self._code_names, "group", k_shot)
         self.n_tasks_ = len(self._code_names)
         return GroupSampler(X, y, codes, len(self._code_names), k_shot, n_query,
                             start=start, n_iterations=self.n_meta_iter)
@@ -230,7 +236,7 @@ or task family
         return tags
 
 
-class MAMLClassifier(ClassifierMixin, _BaseMAML):
+class MAMLClassifier(ClassifierMixin, _EpisodeClassifier, _BaseMAML):
     __doc__ = """Model-agnostic meta-learning (MAML, FOMAML) for few-shot classification.
 
     Meta-trains on N-way K-shot episodes drawn from the classes of ``y``:
@@ -250,8 +256,9 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
         Meta-learn one head row that every class of a task starts from, so
         that the initialisation cannot favour a class by its position in the
         episode (Ye and Chao, ICLR 2022); False: one row per output, as in
-        the original MAML.
+        the original MAML. A shared head adapts to any number of classes.
 %(params)s
+%(early)s
 
     Attributes
     ----------
@@ -284,58 +291,34 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
     """ % dict(params=_MAML_PARAMS % dict(default="FeedForwardClassifier", inner_lr=0.4,
                                          k_shot=5, n_query=5, meta_batch_size=16,
                                          n_meta_iter=1000),
-               attributes=_MAML_ATTRIBUTES)
+               attributes=_MAML_ATTRIBUTES, early=EARLY_STOPPING_PARAMS)
 
     _parameter_constraints = {
         **_BaseMAML._parameter_constraints,
-        "n_way": [None, Interval(Integral, 2, None, closed="left")],
+        **_EpisodeClassifier._episode_constraints,
         "shared_head": ["boolean"],
     }
     _loss = "cross_entropy"
 
     def __init__(self, estimator=None, *, n_way=None, shared_head=True, first_order=False,
                  inner_lr=0.4, inner_steps=1, adapt_steps=None, k_shot=5, n_query=5,
-                 meta_batch_size=16, n_meta_iter=1000, random_state=None):
+                 meta_batch_size=16, n_meta_iter=1000, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, random_state=None):
         self._store_params(locals())
 
     _test_params = dict(n_meta_iter=40, k_shot=2, n_query=2, meta_batch_size=4)
 
-    def _new_targets(self):
-        return EpisodeTargets(True, self.n_way, owner=type(self).__name__)
-
-    def _fitted(self, targets, X, y):
-        self.classes_, self.n_way_ = targets.classes_, targets.n_way_
-        super()._fitted(targets, X, y)
-
     def _head_kwargs(self):
         return {"shared_head": self.shared_head}
 
-    def _sampler(self, X, codes, groups, start, targets):
-        if groups is not None:
-            raise ValueError("MAMLClassifier draws its tasks from the classes of y; it takes "
-                             "no groups.")
-        self._code_names = targets.classes_
-        smallest = int(np.bincount(codes).min())
-        k_shot = self.k_shot
-        if 2 <= smallest <= k_shot:
-            k_shot = smallest - 1
-            warnings.warn(
-                f"k_shot={self.k_shot}, but class "
-                f"{_plain(self._code_names[np.bincount(codes).argmin()])!r} has only "
-                f"{smallest} rows: episodes take {k_shot} support row(s) per class and 1 "
-                f"query row. Pass k_shot <= {smallest - 1}, or more rows of each class.",
-                UserWarning)
-        n_query = self._support_counts(codes, len(self._code_names), "class", k_shot)
-        return EpisodeSampler(X, codes, len(self._code_names), targets.n_way_, k_shot,
-                              n_query, start=start, n_iterations=self.n_meta_iter)
+    def _max_ways(self):
+        return self.n_way_
 
-    def _training_task(self, X, y):
-        if len(self.classes_) > self.n_way_:
-            return None  # more classes than outputs: only adapt() to a task predicts
-        return self.adapt(X, y)
+    def _way_limit(self):
+        return self.n_way_ if self.net_.module_.shared_head is None else math.inf
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, *, X_val=None, y_val=None):
         """Meta-train on N-way K-shot episodes drawn from the classes of ``y``.
 
         Parameters
@@ -343,12 +326,17 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
         X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
         y : array-like of shape (n_samples,)
             Labels of any type; each class needs at least ``k_shot + 1`` rows.
+        X_val : array-like of shape (n_val_samples, ...), default=None
+            Meta-validation rows for ``early_stopping`` (other classes than
+            ``y``'s, e.g. other alphabets); None holds out
+            ``validation_fraction`` of the classes of ``y``.
+        y_val : array-like of shape (n_val_samples,), default=None
 
         Returns
         -------
         self : object
         """
-        return self._meta_fit(X, y)
+        return self._meta_fit(X, y, validation=(X_val, y_val))
 
     def adapt(self, X, y, steps=None):
         """A classifier for new classes, adapted from the meta-learned initialisation.
@@ -370,29 +358,3 @@ class MAMLClassifier(ClassifierMixin, _BaseMAML):
         """
         check_is_fitted(self)
         return AdaptedClassifier(self, steps=steps).fit(X, y)
-
-    def predict_proba(self, X):
-        """Class probabilities of the network adapted to the training data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        return _check_training_task(self).predict_proba(X)
-
-    def predict(self, X):
-        """Classes predicted by the network adapted to the training data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        return _check_training_task(self).predict(X)

@@ -13,7 +13,7 @@ _PUBLIC_MODULES = (
 )
 # models returned by MAML's adapt(): they adapt a fitted meta-learner and take
 # no data of another shape, so they are checked in tests/meta_learning instead
-_NOT_STANDALONE = {"AdaptedClassifier", "AdaptedRegressor"}
+_NOT_STANDALONE = {"AdaptedClassifier", "AdaptedRegressor", "PrototypeClassifier"}
 
 
 def all_estimators():
