@@ -187,6 +187,20 @@ def check_few_shot_digits(out):
         assert 0 <= centroid <= 1
 
 
+def check_plot_few_shot_characters(out):
+    n_train, c_train, n_test, c_test = _values(
+        r"^characters: (\d+) training images of (\d+) classes, (\d+) test images of (\d+) "
+        r"classes", out)
+    assert c_train > 500 and c_test > 100 and n_train % c_train == n_test % c_test == 0
+    for k in (1, 5):
+        proto, _ = _values(rf"^PrototypicalClassifier 5-way {k}-shot accuracy {NUM} ± {NUM}",
+                           out)
+        centroid, _ = _values(rf"^NearestCentroid\s+5-way {k}-shot accuracy {NUM} ± {NUM}", out)
+        assert 0 <= proto <= 1 and 0 <= centroid <= 1
+        if k == 1:  # meta-learned features beat pixels even after a few seconds of training
+            assert proto > centroid + 0.05, f"1-shot: prototypes {proto}, centroid {centroid}"
+
+
 def check_dask_cluster(out):
     assert _values(r"^Dask cluster: (\d+) workers", out) == [2]
     assert _values(r"^GridSearchCV on Dask: (\d+) candidates", out) == [4]

@@ -14,7 +14,8 @@ def test_demo_quick_writes_a_report_with_every_section_and_plot(tmp_path):
     report = (tmp_path / "report.md").read_text()
     for name in ("CNNClassifier", "RNNClassifier", "SVC", "MLPClassifier",
                  "BaggingClassifier", "DeepEnsembleClassifier", "HyperbandSearchCV",
-                 "MultiTaskClassifier", "Transfer", "Meta-learning", "FOMAML"):
+                 "MultiTaskClassifier", "Transfer", "Meta-learning", "FOMAML", "Few-shot",
+                 "PrototypicalClassifier", "NearestCentroid on pixels"):
         assert name in out and name in report
     # every table row printed is in the report, as a markdown row
     assert "| MultiTaskClassifier (one shared CNN trunk) |" in report
@@ -27,6 +28,11 @@ def test_demo_quick_writes_a_report_with_every_section_and_plot(tmp_path):
     assert len(maml) == 2
     for _, no_step, ten_steps in maml:
         assert float(ten_steps) < float(no_step)  # adapting to a new task lowers its error
+    few_shot = re.findall(r"^\| (PrototypicalClassifier|NearestCentroid)[^|]* \| (\S+) ± (\S+) "
+                          r"\| ", report, flags=re.M)
+    assert [name for name, _, _ in few_shot] == ["PrototypicalClassifier", "NearestCentroid"]
+    for _, accuracy, half in few_shot:  # 5-way 1-shot query accuracy and its 95 % interval
+        assert 0 <= float(accuracy) <= 1 and float(half) >= 0
     assert re.search(r"demo finished in \d+ s; report: .*report\.md", out)
 
 
