@@ -7,12 +7,13 @@ import sys
 SECTIONS = ["digits", "ensembles", "search", "multitask", "transfer", "meta"]
 
 DEMO = """Train every capability of the package beside a baseline with small budgets
-(about 2 minutes on 2 cores), print a table per section, and write report.md
+(about 3 minutes on 2 cores), print a table per section, and write report.md
 with PNG plots (learning curves, Hyperband brackets, per-task scores, MAML
 adaptation) into the output folder. Sections: digits (CNN and RNN against
 SVC and MLPClassifier), ensembles (bagging against a vectorised deep
 ensemble), search (HyperbandSearchCV), multitask, transfer (MNIST to
-digits) and meta (MAML and FOMAML on sinusoids)."""
+digits) and meta (MAML and FOMAML on sinusoids, prototypical networks on
+few-shot characters)."""
 
 
 def main(argv=None):
@@ -24,7 +25,7 @@ def main(argv=None):
                     "networks as scikit-learn estimators.")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train every capability beside a baseline and write a "
-                                       "report (about 2 minutes)", description=DEMO)
+                                       "report (about 3 minutes)", description=DEMO)
     demo.add_argument("--output", default="sklearn_mlarch_demo", metavar="DIR",
                       help="folder for report.md and the plots (default: %(default)s)")
     demo.add_argument("--sections", nargs="+", choices=list(SECTIONS), metavar="NAME",

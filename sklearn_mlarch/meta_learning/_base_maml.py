@@ -98,7 +98,6 @@ class _BaseMAML(_BaseEpisodic):
         finally:
             network.train(was_training)
 
-
     def _task_scores(self, Xs, ys, Xq, yq, steps):
         """Scores on a task's query set after each number of ``steps`` (sorted) of
         adaptation to its support set: accuracy, or mean squared error."""

@@ -7,12 +7,9 @@ it on a new task and returns an ordinary fitted estimator.
 """
 
 import math
-import warnings
-from numbers import Integral
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
 from .._training.episodes import GroupSampler
