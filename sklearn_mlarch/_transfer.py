@@ -50,6 +50,8 @@ def _head_index(head):
     return int(head.split(".")[1]) if head.startswith("heads.") else 0
 
 
+_RUNNING_STATISTICS = (".running_mean", ".running_var", ".num_batches_tracked")
+
 class LoadWeights:
     """Initialisation hook: copy a source network's trunk, and each head that fits.
 
@@ -91,6 +93,12 @@ class LoadWeights:
     def __call__(self, module):
         target = module.state_dict()
         trunk = {k: v for k, v in self.state.items() if k.startswith("trunk.")}
+        # batch-norm statistics one side keeps and the other does not (MAML's
+        # transductive batch norm has none): not weights, left as they are
+        trunk = {k: v for k, v in trunk.items()
+                 if k in target or not k.endswith(_RUNNING_STATISTICS)}
+        target = {k: v for k, v in target.items()
+                  if k in trunk or not k.endswith(_RUNNING_STATISTICS)}
         mismatched = [f"{k}: {tuple(v.shape)} there, "
                       f"{tuple(target[k].shape) if k in target else 'absent'} here"
                       for k, v in trunk.items() if k not in target or target[k].shape != v.shape]

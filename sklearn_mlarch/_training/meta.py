@@ -157,7 +157,7 @@ class MAMLModule(nn.Module):
                  shared_head=None):
         super().__init__()
         check_adaptable(network)
-        transductive_batch_norm(network)
+        self.batch_norm = transductive_batch_norm(network)
         self.network = network
         self.loss = loss
         self.inner_lr = inner_lr

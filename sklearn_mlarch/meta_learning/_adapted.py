@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
+from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
+                                      column_or_1d)
 
 from .._targets import softmax
 
@@ -38,6 +39,8 @@ class _BaseAdapted(BaseEstimator):
             return X, None
         y = check_array(y, ensure_2d=False, dtype=None, input_name="y",
                         ensure_all_finite=not hasattr(meta, "classes_"))
+        if hasattr(meta, "classes_"):  # labels: a column is one label per row
+            y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         return X, y
 

@@ -90,13 +90,12 @@ class _BaseMAML(_BaseEpisodic):
     def _network_output(self, params, X):
         """Output of the network with ``params`` on validated ``X``, as float64 numpy."""
         network = self.net_.module_.network
-        was_training = network.training
-        network.eval()
-        try:
-            return in_fixed_chunks(lambda Xi: functional_call(network, params, (Xi,)), X,
-                                   self.net_.device)
-        finally:
-            network.train(was_training)
+        network.eval()  # the engine sets the mode it trains in
+        # transductive batch norm normalises the rows predicted together: all
+        # of X in one batch (padding or chunks would change the statistics)
+        chunk = max(len(X), 1) if self.net_.module_.batch_norm else None
+        return in_fixed_chunks(lambda Xi: functional_call(network, params, (Xi,)), X,
+                               self.net_.device, chunk=chunk)
 
     def _task_scores(self, Xs, ys, Xq, yq, steps):
         """Scores on a task's query set after each number of ``steps`` (sorted) of

@@ -18,7 +18,8 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
+from sklearn.utils.validation import (check_array, check_consistent_length, check_is_fitted,
+                                      column_or_1d)
 
 from .._composition import NeuralMetaEstimator
 from .._engine import build_net
@@ -93,6 +94,12 @@ class EpisodeTargets(Targets):
             return None
         if self.classify:
             check_classification_targets(y)
+            unknown = ~np.isin(y, self.classes_)
+            if unknown.any():
+                raise ValueError(
+                    f"y contains labels not in classes_ ({_plain(np.asarray(y)[unknown][0])!r} "
+                    f"is not one of the {len(self.classes_)} classes fitted). A warm start "
+                    f"continues on the same classes: fit with warm_start=False for new ones.")
             return np.searchsorted(self.classes_, y).astype(np.int64)
         y = np.asarray(y, dtype=np.float64)
         if (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
@@ -247,13 +254,11 @@ class _BaseEpisodic(NeuralMetaEstimator):
         from .._training.net import in_fixed_chunks
 
         network = self.net_.module_.network
-        was_training = network.training
+        # left in evaluation mode (the engine sets the mode it trains in):
+        # predictions in several threads never see batch norm in training
         network.eval()
-        try:
-            with torch.no_grad():
-                return in_fixed_chunks(network.embed, X, self.net_.device)
-        finally:
-            network.train(was_training)
+        with torch.no_grad():
+            return in_fixed_chunks(network.embed, X, self.net_.device)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
@@ -343,7 +348,8 @@ class _EpisodeClassifier:
             if X_val is None or y_val is None:
                 raise ValueError("Pass both X_val and y_val, or neither.")
             X_val, _ = self._validate_input(X_val, reset=False)
-            y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+            y_val = column_or_1d(check_array(y_val, ensure_2d=False, dtype=None,
+                                             input_name="y_val"), warn=True)
             check_consistent_length(X_val, y_val)
             check_classification_targets(y_val)
             val_names, val_codes = np.unique(y_val, return_inverse=True)
