@@ -17,6 +17,7 @@ fit, the scores of ``_fit_and_score`` and the fitted model. Two engines:
 
 import concurrent.futures
 import operator
+import time
 import traceback
 from dataclasses import dataclass, field, replace
 
@@ -26,6 +27,9 @@ from sklearn.model_selection._validation import _fit_and_score
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._continuation import PartialFitSteps
+
+# a fit lost with its worker and not recomputed within this time is reported failed
+LOST_AFTER_S = 300.0
 
 
 @dataclass
@@ -160,12 +164,7 @@ class DaskEngine:
         return result
 
     def wait_any(self, futures):
-        from distributed import wait
-
-        try:
-            return wait(list(futures), return_when="FIRST_COMPLETED").done
-        except Exception:  # a future cancelled after its worker died: it is done too
-            return {f for f in futures if f.done()}
+        return _settle(list(futures), any_=True)
 
     def outcome(self, future, fit):
         try:
@@ -176,12 +175,43 @@ class DaskEngine:
         return result, model
 
     def wave(self, fits):
-        from distributed import as_completed
-
         futures = [self.submit(fit) for fit in fits]
-        for _ in as_completed(futures, raise_errors=False):
-            pass
+        _settle(futures)
         return [self.outcome(f, fit) for f, fit in zip(futures, fits)]
+
+
+_SETTLED = ("finished", "error", "cancelled")
+
+
+def _settle(futures, any_=False, poll=0.5, lost_after=LOST_AFTER_S):
+    """Wait until every future (``any_``: one) has finished, failed or been cancelled.
+
+    Returns the settled futures. The futures' states are polled instead of
+    iterating :func:`distributed.as_completed`, which can wait forever when a
+    worker restarts (dask/distributed#6074). A future lost with its worker is
+    normally recomputed by Dask; one still lost after ``lost_after`` seconds
+    is cancelled, so that it is reported as a failed fit rather than awaited.
+    """
+    from distributed import wait
+
+    lost_since = {}
+    while True:
+        settled = {f for f in futures if f.status in _SETTLED}
+        if len(settled) == len(futures) or (any_ and settled):
+            return settled
+        pending = [f for f in futures if f not in settled]
+        try:
+            wait(pending, timeout=poll, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            pass
+        except Exception:  # a future cancelled while waiting: look again, after a pause
+            time.sleep(poll)
+        now = time.monotonic()
+        for f in pending:
+            if f.status != "lost":
+                lost_since.pop(f.key, None)
+            elif now - lost_since.setdefault(f.key, now) > lost_after:
+                f.cancel()
 
 
 def make_engine(X, y, fit_kwargs, n_jobs, pre_dispatch):
