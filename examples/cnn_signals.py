@@ -17,6 +17,7 @@ tiny settings).
 
 import sys
 
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -46,13 +47,42 @@ print(f"signals: {X.shape[0]} of shape {X.shape[1:]} (channels, length), "
       f"{len(np.unique(y))} classes")
 
 # %%
+# Two signals of each class: the burst's frequency is the class, its place
+# is random.
+fig, axes = plt.subplots(3, 2, figsize=(9, 5), sharex=True, sharey=True)
+for label, row in enumerate(axes):
+    for ax, i in zip(row, np.flatnonzero(y == label)):
+        ax.plot(X[i, 0], color=f"C{label}")
+    row[0].set_ylabel(f"class {label}")
+for ax in axes[-1]:
+    ax.set_xlabel("time step")
+fig.suptitle("Noise with one burst whose frequency is the class")
+fig.tight_layout()
+
+# %%
 # No architecture parameter is given: 3-D input selects the FCN, whose size
 # does not depend on the signal's length. The scikit-learn baselines see the
 # same signals as flat rows of 64 values.
 cnn = CNNClassifier(max_epochs=2 if quick else 15, random_state=0)
 cnn.fit(X_train, y_train)
-print(f"{'CNNClassifier (FCN)':<22} test accuracy {cnn.score(X_test, y_test):.3f}")
+scores = {"CNNClassifier (FCN)": cnn.score(X_test, y_test)}
+print(f"{'CNNClassifier (FCN)':<22} test accuracy {scores['CNNClassifier (FCN)']:.3f}")
 flat_train, flat_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
 for model in [LogisticRegression(max_iter=1000), KNeighborsClassifier()]:
     model.fit(flat_train, y_train)
-    print(f"{type(model).__name__:<22} test accuracy {model.score(flat_test, y_test):.3f}")
+    scores[type(model).__name__] = model.score(flat_test, y_test)
+    print(f"{type(model).__name__:<22} test accuracy {scores[type(model).__name__]:.3f}")
+
+# %%
+# The test accuracies side by side (chance is 1/3).
+fig, ax = plt.subplots(figsize=(7, 3))
+bars = ax.barh(list(scores), list(scores.values()), color=["C0", "C7", "C7"])
+ax.bar_label(bars, fmt="%.3f", padding=3)
+ax.axvline(1 / 3, color="gray", linestyle=":", label="chance")
+ax.set_xlim(0, 1.1)
+ax.invert_yaxis()
+ax.set_xlabel("test accuracy")
+ax.legend(loc="lower right")
+fig.tight_layout()
+if not quick:  # the smoke run (--quick) draws the figures without showing them
+    plt.show()

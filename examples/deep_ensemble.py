@@ -19,6 +19,8 @@ tiny settings).
 import sys
 import time
 
+import matplotlib.pyplot as plt
+import numpy as np
 from sklearn.ensemble import BaggingClassifier
 from sklearn.model_selection import train_test_split
 
@@ -66,3 +68,19 @@ def accuracy(rows):
 
 print(f"members agree on {agree.mean():.3f} of the test digits: accuracy {accuracy(agree)} "
       f"there, {accuracy(~agree)} elsewhere")
+
+# %%
+# The test digits that divide the members most: each title gives the five
+# members' votes, then the true digit.
+majority = np.array([np.bincount(v).max() for v in votes])  # members voting as most do
+disputed = np.argsort(majority, kind="stable")[:8]
+fig, axes = plt.subplots(1, len(disputed), figsize=(1.4 * len(disputed), 2.2))
+for ax, i in zip(axes, disputed):
+    ax.imshow(X_test[i].reshape(8, 8), cmap="gray_r")
+    ax.set_title(f"votes {''.join(map(str, ensemble.classes_[votes[i]]))}\ntrue {y_test[i]}",
+                 fontsize=9, color="C3" if not right[i] else "black")
+    ax.set_axis_off()
+fig.suptitle("Digits the members disagree on (red: the ensemble is wrong)")
+fig.tight_layout()
+if not quick:  # the smoke run (--quick) draws the figures without showing them
+    plt.show()

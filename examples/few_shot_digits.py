@@ -21,12 +21,14 @@ import sys
 import time
 import warnings
 
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.neighbors import NearestCentroid
 
 from sklearn_mlarch import FeedForwardClassifier, MAMLClassifier
 from sklearn_mlarch.datasets import load_digits_images, sample_episodes, split_classes
 from sklearn_mlarch.meta_learning import evaluate_adaptation
+from sklearn_mlarch.plotting import plot_adaptation
 
 quick = "--quick" in sys.argv
 X, y = load_digits_images(flat=True)
@@ -59,9 +61,11 @@ print(f"MAMLClassifier: {maml.n_meta_iter_} meta-iterations in "
 # to the meta-learned network (it shares one head row), so it is at chance;
 # it was meta-trained to adapt in 1 step, and more steps help further.
 n_episodes = 20 if quick else 200
+results, baselines = {}, {}
 for k_shot in (1, 5):
     res = evaluate_adaptation(maml, X_new, y_new, steps=[0, 1, 10], k_shot=k_shot,
                               n_query=15, n_tasks=n_episodes, random_state=1)
+    results[f"5-way {k_shot}-shot"] = res
     steps = "/".join(map(str, res["steps"]))
     accuracies = " / ".join(f"{acc:.3f}" for acc in res["mean"])
     print(f"MAMLClassifier  5-way {k_shot}-shot accuracy after {steps} steps: {accuracies}")
@@ -72,4 +76,18 @@ for k_shot in (1, 5):
                                                         k_shot=k_shot, n_query=15,
                                                         n_episodes=n_episodes,
                                                         random_state=1)]
+    baselines[f"5-way {k_shot}-shot"] = np.mean(scores)
     print(f"NearestCentroid 5-way {k_shot}-shot accuracy {np.mean(scores):.3f}")
+
+# %%
+# :func:`~sklearn_mlarch.plotting.plot_adaptation` draws the query accuracy
+# against the adaptation steps, with its 95 % interval over the episodes;
+# the dotted lines are the nearest-centroid baseline (chance is 0.2).
+fig, ax = plt.subplots(figsize=(7, 4))
+plot_adaptation(results, ax=ax)
+for i, (label, accuracy) in enumerate(baselines.items()):
+    ax.axhline(accuracy, color=f"C{i}", linestyle=":", label=f"NearestCentroid {label}")
+ax.set_ylim(0, 1)
+ax.legend()
+if not quick:  # the smoke run (--quick) draws the figures without showing them
+    plt.show()

@@ -17,12 +17,14 @@ smoke run on tiny settings).
 import sys
 import time
 
+import matplotlib.pyplot as plt
 from scipy.stats import loguniform
 from sklearn.model_selection import RandomizedSearchCV, train_test_split
 
 from sklearn_mlarch import CNNClassifier
 from sklearn_mlarch.datasets import load_digits_images
 from sklearn_mlarch.model_selection import HyperbandSearchCV
+from sklearn_mlarch.plotting import plot_hyperband
 
 quick = "--quick" in sys.argv
 X, y = load_digits_images(flat=True)
@@ -61,3 +63,17 @@ randomized = RandomizedSearchCV(cnn, space, n_iter=n_random, cv=2,
                                 random_state=0).fit(X_train, y_train)
 report("RandomizedSearchCV", randomized, n_random, n_random * max_epochs,
        time.perf_counter() - start)
+
+# %%
+# :func:`~sklearn_mlarch.plotting.plot_hyperband` draws each Hyperband
+# candidate's cross-validated accuracy at every rung it reached, one colour
+# per bracket; the random search's candidates, each trained for the full
+# ``max_epochs``, are the black crosses.
+fig, ax = plt.subplots(figsize=(8, 4.5))
+plot_hyperband(hyperband, ax=ax)
+ax.scatter([max_epochs] * n_random, randomized.cv_results_["mean_test_score"], marker="x",
+           s=60, color="black", zorder=4, label="RandomizedSearchCV")
+ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
+fig.tight_layout()
+if not quick:  # the smoke run (--quick) draws the figures without showing them
+    plt.show()

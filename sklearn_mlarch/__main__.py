@@ -1,13 +1,18 @@
-"""Command line: ``python -m sklearn_mlarch demo`` and ``python -m sklearn_mlarch bench``."""
+"""Command line: ``python -m sklearn_mlarch demo``, ``bench`` and ``--version``.
+
+Neither ``--help`` nor ``--version`` imports torch.
+"""
 
 import argparse
 import sys
+
+from . import __version__
 
 #: the demo's sections (demo.SECTIONS; listed here so that --help imports no torch)
 SECTIONS = ["digits", "ensembles", "search", "multitask", "transfer", "meta"]
 
 DEMO = """Train every capability of the package beside a baseline with small budgets
-(about 3 minutes on 2 cores), print a table per section, and write report.md
+(about 2 minutes on 2 cores), print a table per section, and write report.md
 with PNG plots (learning curves, Hyperband brackets, per-task scores, MAML
 adaptation) into the output folder. Sections: digits (CNN and RNN against
 SVC and MLPClassifier), ensembles (bagging against a vectorised deep
@@ -23,9 +28,11 @@ def main(argv=None):
         prog="python -m sklearn_mlarch",
         description="sklearn_mlarch: CNN, RNN, multi-task, meta-learning and ensemble "
                     "networks as scikit-learn estimators.")
+    parser.add_argument("--version", action="version", version=f"sklearn_mlarch {__version__}",
+                        help="print the version of sklearn_mlarch and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train every capability beside a baseline and write a "
-                                       "report (about 3 minutes)", description=DEMO)
+                                       "report (about 2 minutes)", description=DEMO)
     demo.add_argument("--output", default="sklearn_mlarch_demo", metavar="DIR",
                       help="folder for report.md and the plots (default: %(default)s)")
     demo.add_argument("--sections", nargs="+", choices=list(SECTIONS), metavar="NAME",

@@ -38,7 +38,8 @@ from pathlib import Path
 __all__ = ["HELP", "REGISTRY", "Benchmark", "BenchError", "add_arguments", "machine_line",
            "main", "read_blocks", "replace_block", "run", "run_from_args"]
 
-HELP = "rerun the benchmark scripts and regenerate the tables of benchmarks/RESULTS.md"
+HELP = ("rerun benchmark scripts, named or --all, and regenerate their tables in "
+        "benchmarks/RESULTS.md (--list shows them and how long each takes)")
 _PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 _OPEN = re.compile(r"<!-- bench:([a-z0-9-]+) -->")
 _CLOSE = re.compile(r"<!-- /bench:([a-z0-9-]+) -->")
@@ -111,6 +112,8 @@ REGISTRY = {b.name: b for b in [
     Benchmark("maml-sinusoid", "python benchmarks/bench_maml.py sinusoid --threads 1", 9),
     Benchmark("maml-timing", "python benchmarks/bench_maml.py timing --repeats 4 6 8", 4),
     Benchmark("maml-digits", "python benchmarks/bench_maml.py digits --threads 1", 15),
+    Benchmark("fewshot", "python benchmarks/bench_fewshot.py --maml-minutes 12 "
+              "--fomaml-minutes 6 --proto-minutes 4 --pretrain-epochs 3", 45),
 ]}
 
 
@@ -228,7 +231,7 @@ def _select(names):
         return list(REGISTRY.values())
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
-        raise BenchError(f"unknown benchmark {', '.join(map(repr, unknown))} in --only; "
+        raise BenchError(f"unknown benchmark {', '.join(map(repr, unknown))}; "
                          f"known: {', '.join(REGISTRY)} (see --list)")
     return [REGISTRY[n] for n in dict.fromkeys(names)]
 
@@ -348,12 +351,19 @@ def run(names=None, results=None, dry_run=False, benchmarks=None, out=None):
 # -------------------------------------------------------------------- CLI
 def add_arguments(parser):
     """Add ``bench``'s options to an argparse parser (or subparser)."""
+    total = _duration(sum(b.minutes for b in REGISTRY.values()))
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="the benchmarks to run, one after another (names from --list)")
+    parser.add_argument("--all", action="store_true",
+                        help=f"run every benchmark, one after another (about {total} on 2 "
+                             "cores); without NAME or --all nothing runs")
     parser.add_argument("--only", nargs="+", metavar="NAME",
-                        help="run these benchmarks only (names from --list); default: all")
+                        help="the same as naming the benchmarks (kept for old scripts)")
     parser.add_argument("--list", action="store_true",
                         help="list the benchmarks with their commands and rough durations")
     parser.add_argument("--dry-run", action="store_true",
-                        help="print the commands without running them")
+                        help="print the commands without running them (every benchmark's "
+                             "when none is named)")
     parser.add_argument("--results", metavar="PATH",
                         help="the markdown file to update (default: benchmarks/RESULTS.md)")
     parser.add_argument("--benchmarks", metavar="DIR",
@@ -362,13 +372,34 @@ def add_arguments(parser):
     return parser
 
 
+def _refuse_to_guess(out):
+    """``bench`` with nothing selected: what it could run, and how to ask; status 2."""
+    out.write("bench: nothing selected. Running every benchmark rewrites "
+              "benchmarks/RESULTS.md for hours; the benchmarks are:\n\n")
+    list_benchmarks(out)
+    out.write("\nName those to run (python -m sklearn_mlarch bench overhead digits) or pass "
+              "--all to run them all, one after another; --dry-run prints the commands.\n")
+    return 2
+
+
 def run_from_args(args):
-    """Run ``bench`` from parsed arguments; returns the exit status."""
+    """Run ``bench`` from parsed arguments; returns the exit status.
+
+    Nothing runs unless benchmarks are named or ``--all`` is passed: with
+    neither, the benchmarks are listed and the status is 2.
+    """
     if args.list:
         list_benchmarks()
         return 0
+    names = [*args.names, *(args.only or [])]
+    if args.all and names:
+        print(f"bench: error: --all runs every benchmark; pass it or names "
+              f"({' '.join(names)}), not both", file=sys.stderr)
+        return 2
+    if not (names or args.all or args.dry_run):
+        return _refuse_to_guess(sys.stderr)
     try:
-        return run(args.only, results=args.results, dry_run=args.dry_run,
+        return run(names or None, results=args.results, dry_run=args.dry_run,
                    benchmarks=args.benchmarks)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)

@@ -74,6 +74,17 @@ class NeuralMetaEstimator(MetaEstimatorMixin, BaseNeuralEstimator):
 
         With ``estimator=None``, setting ``estimator__name`` first puts the
         default estimator in its place (so that searches can tune it).
+
+        Parameters
+        ----------
+        **params : dict
+            Parameters of the meta-estimator, and of the wrapped estimator
+            as ``estimator__name``.
+
+        Returns
+        -------
+        self : object
+            The meta-estimator.
         """
         if self.estimator is None and any(k.startswith("estimator__") for k in params):
             self.estimator = self._default_estimator()

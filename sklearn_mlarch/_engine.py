@@ -20,8 +20,9 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
-from ._training import (DivergenceGuard, EpisodeValidation, FreezeBlocks, HoldoutSplit,
-                        NetworkBuildError, PlateauLR, TrainingNet, print_lines)
+from ._training import (VERBOSE_OPTIONS, DivergenceGuard, EpisodeValidation, FreezeBlocks,
+                        HoldoutSplit, NetworkBuildError, PlateauLR, TrainingNet,
+                        ValidationScore, print_lines)
 
 # max_epochs='auto': epochs for about AUTO_STEPS optimizer steps, within bounds
 AUTO_STEPS = 1500
@@ -44,7 +45,7 @@ OPTIMIZERS = {
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # names of the callbacks build_net adds, and skorch's defaults
 RESERVED_CALLBACK_NAMES = {"divergence_guard", "lr_plateau", "early_stopping", "freeze",
-                           "meta_validation",
+                           "meta_validation", "valid_score",
                            "epoch_timer", "train_loss", "valid_loss", "print_log"}
 
 
@@ -105,7 +106,7 @@ ENGINE_CONSTRAINTS = {
     "random_state": ["random_state"],
     "device": [StrOptions({"cpu", "cuda", "auto"}), torch.device],
     "dtype": [StrOptions(set(DTYPES))],
-    "verbose": ["verbose"],
+    "verbose": ["verbose", StrOptions(set(VERBOSE_OPTIONS))],
     "callbacks": [None, list],
     "init_from": "no_validation",  # an estimator or a path, checked at fit
     "freeze": [None, str, list, tuple],
@@ -202,6 +203,11 @@ class EngineConfig:
                 and not any(isinstance(cb[1] if isinstance(cb, tuple) else cb, LRScheduler)
                             for cb in self.callbacks or []))
 
+    def records(self, key):
+        """Whether one of the user's callbacks records ``key`` (an EpochScoring's name)."""
+        return any(getattr(cb[1] if isinstance(cb, tuple) else cb, "name", None) == key
+                   for cb in self.callbacks or [])
+
     def user_callbacks(self):
         """The ``callbacks`` parameter, checked and deep-copied into the net.
 
@@ -267,6 +273,9 @@ def build_net(config, module, module_kwargs, objective, *, seed, init_hook=None,
             train_split = HoldoutSplit(config.validation_fraction, stratify=stratify,
                                        random_state=seed)
             monitor = "valid_loss"
+            if objective.score_name is not None and not config.records(
+                    f"valid_{objective.score_name}"):
+                callbacks.append(("valid_score", ValidationScore()))
         callbacks.append(("early_stopping", EarlyStopping(
             monitor=monitor, lower_is_better=not episodes, patience=config.n_iter_no_change,
             threshold=config.tol, threshold_mode="abs", load_best=True,

@@ -14,6 +14,10 @@ A neural estimator is three objects put together:
 deep-ensemble meta-estimators included, go through it.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context, clone
@@ -23,6 +27,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._engine import APPLIED_ON_WARM_START, EngineConfig, auto_batch_size, build_net, continue_net
 from ._fitting import _exclusive_fit, _restore_on_error, check_unchanged, setup_signature
 from ._targets import targets_from_state, targets_state
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from .utils._summary import ModelSummary
 
 
 class BaseNeuralEstimator(BaseEstimator):
@@ -146,7 +156,7 @@ class BaseNeuralEstimator(BaseEstimator):
 
     # -------------------------------------------------------------- interface
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train the network for ``max_epochs`` epochs.
 
         With ``warm_start=True`` and a fitted estimator, training continues
@@ -171,7 +181,8 @@ class BaseNeuralEstimator(BaseEstimator):
         return self._train(X, y, sample_weight, incremental=self._engine_config().warm_start)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """Train exactly one epoch, continuing from the current weights.
 
         Parameters
@@ -206,7 +217,7 @@ class BaseNeuralEstimator(BaseEstimator):
         X = X.astype(torch.empty((), dtype=self.net_.dtype).numpy().dtype, copy=False)
         return self.net_.predict_raw(X, embed=embed)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predictions of the network: classes, or target values.
 
         Parameters
@@ -220,7 +231,7 @@ class BaseNeuralEstimator(BaseEstimator):
         output = self._predict_raw(X)
         return self.targets_.decode(output)
 
-    def transform_features(self, X):
+    def transform_features(self, X: ArrayLike) -> np.ndarray:
         """Penultimate-layer activations of the fitted network.
 
         Parameters
@@ -269,6 +280,84 @@ class BaseNeuralEstimator(BaseEstimator):
         """skorch history of the fitted net (one row per epoch)."""
         check_is_fitted(self)
         return self.net_.history
+
+    # ---------------------------------------------------------------- summary
+    def summary(self, depth: int = 2) -> ModelSummary:
+        """Summarise the fitted network: blocks, output shapes, parameters, freezing.
+
+        As Keras' ``model.summary()``: one row per block of the network, by
+        the name ``freeze`` takes (``trunk.conv0``, ``head``), with its
+        output shape on a dummy batch of the fitted sample shape
+        (``input_shape_``; ``N`` is the batch size), its parameters, how
+        many of them train, and whether it is frozen. The batch runs in
+        evaluation mode without gradients; the network's mode and weights
+        are left as they were. A meta-estimator summarises the network it
+        trains (the wrapped estimator's, with its heads or members).
+
+        Parameters
+        ----------
+        depth : int, default=2
+            Nesting depth of the blocks listed: 1 lists ``trunk`` and
+            ``head``, 2 the blocks of the trunk too (``trunk.conv0``).
+
+        Returns
+        -------
+        summary : ModelSummary
+            Its ``str()`` is a plain-text table (printed at the prompt), its
+            HTML form a table notebooks show; ``rows``, ``total_params`` and
+            ``trainable_params`` hold the numbers.
+
+        Raises
+        ------
+        NotFittedError
+            When the estimator is not fitted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_mlarch import CNNClassifier
+        >>> X = np.random.RandomState(0).rand(40, 1, 8, 8)
+        >>> y = np.arange(40) % 2
+        >>> clf = CNNClassifier(channels=(4,), hidden_sizes=(8,), max_epochs=1,
+        ...                     freeze="trunk.conv0", random_state=0).fit(X, y)
+        >>> print(clf.summary())
+        CNNClassifier: CNNNetwork
+        Input shape: (1, 8, 8), output shape: (N, 2) (N: the batch size)
+        ==================================================================
+        Block          Type        Output shape  Params  Trainable  Frozen
+        ------------------------------------------------------------------
+        trunk.conv0    Sequential  (N, 4, 4, 4)      44          0  yes
+        trunk.flatten  Flatten     (N, 64)            0          0
+        trunk.dense0   Sequential  (N, 8)           520        520
+        head           Linear      (N, 2)            18         18
+        ==================================================================
+        Total params: 582
+        Trainable params: 538
+        Frozen params: 44
+        """
+        from .utils._summary import model_summary
+
+        return model_summary(self, depth=depth)
+
+    def _with_summary(self, html: str) -> str:
+        """``html`` (scikit-learn's diagram) and, when fitted, the network's summary."""
+        if not self.__sklearn_is_fitted__():
+            return html
+        try:
+            table = self.summary()._repr_html_()
+        except Exception:  # a repr never raises: the diagram alone
+            return html
+        return (f"{html}<details style='margin-top:0.5em'><summary>Network summary"
+                f"</summary>{table}</details>")
+
+    def _repr_html_inner(self):
+        return self._with_summary(super()._repr_html_inner())
+
+    def _repr_mimebundle_(self, **kwargs):
+        output = super()._repr_mimebundle_(**kwargs)
+        if "text/html" in output:
+            output["text/html"] = self._with_summary(output["text/html"])
+        return output
 
     def __sklearn_is_fitted__(self):
         # fitted means trained: a fit that failed after validating X leaves

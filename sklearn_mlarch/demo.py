@@ -3,24 +3,27 @@
 Each section trains the package's estimators with small budgets beside
 scikit-learn baselines (or the package's own alternatives), prints a table
 as it goes, and adds the table and its plots to a report: ``report.md``
-plus PNG files in the output folder. The budgets keep the whole demo under
-5 minutes on 2 cores (89 s when measured, before the few-shot characters
-table, which adds 30 to 45 s), so its figures are below what
-longer training reaches: the figures in benchmarks/RESULTS.md come from the benchmark
-scripts' full budgets (``python -m sklearn_mlarch bench``).
+plus PNG files in the output folder. The budgets (``BUDGETS``: the demo's,
+most of them smaller than the estimators' defaults) keep the whole demo within a few
+minutes on 2 cores; the report states the time it took, in total and per
+section. Its figures are below what longer training reaches: those in
+benchmarks/RESULTS.md come from the benchmark scripts' full budgets
+(``python -m sklearn_mlarch bench``).
+
+Every score is written by :func:`score_text`, to the decimals its
+uncertainty supports (2 for an accuracy on a few hundred test rows).
 """
 
-import os
-import platform
+import inspect
 import time
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import loguniform, uniform
 from sklearn.ensemble import BaggingClassifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_split
+from sklearn.model_selection import (RandomizedSearchCV, StratifiedKFold, cross_validate,
+                                     train_test_split)
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
@@ -31,9 +34,13 @@ from .meta_learning import MAMLRegressor, PrototypicalClassifier, evaluate_adapt
 from .model_selection import HyperbandSearchCV
 from .neural_network import (CNNClassifier, FeedForwardRegressor, MultiTaskClassifier,
                              RNNClassifier)
-from .utils._printing import print_lines
+from ._engine import auto_batch_size
+from ._demo_report import (Report, Section, _cell, _has_matplotlib, _timed,  # noqa: F401
+                           check_output_folder, score_decimals, score_text)
 
-#: budgets per mode: 'quick' is a smoke test of a minute, 'default' the demo
+#: the demo's budgets per mode: 'quick' is a smoke test of a minute, 'default' the
+#: demo's default mode. Most are smaller than the estimators' own defaults
+#: (max_epochs='auto': about 1,500 optimizer steps); budget_text says which
 BUDGETS = {
     "quick": dict(folds=2, epochs=2, ensemble_epochs=1, members=3, search_epochs=3, jobs=1,
                   multitask_epochs=2, source_rows=500, source_epochs=2, fine_tune_epochs=5,
@@ -46,119 +53,27 @@ BUDGETS = {
 }
 
 
-@dataclass
-class Section:
-    title: str
-    columns: list
-    rows: list = field(default_factory=list)
-    figures: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
+def _default(estimator_class, param):
+    return inspect.signature(estimator_class).parameters[param].default
 
 
-class Report:
-    """Tables printed as they fill, then written with the plots to a folder.
-
-    Parameters
-    ----------
-    output : str or None
-        Folder for ``report.md`` and the PNG plots; None prints only.
-    plots : bool
-        Draw the plots (needs matplotlib; skipped with a note without it).
-    """
-
-    def __init__(self, output=None, plots=True):
-        self.output, self.sections = output, []
-        self.wanted_plots = plots and output is not None
-        self.plots = self.wanted_plots and _has_matplotlib()
-        if output is not None:
-            check_output_folder(output)
-
-    def section(self, title, columns):
-        self.sections.append(Section(title, columns))
-        print_lines(f"\n{title}\n" + "  ".join(f"{c:>16}" if i else f"{c:<44}"
-                                                for i, c in enumerate(columns)))
-        return self.sections[-1]
-
-    def row(self, *cells):
-        cells = [_cell(c) for c in cells]
-        self.sections[-1].rows.append(cells)
-        print_lines("  ".join(f"{c:>16}" if i else f"{c:<44}" for i, c in enumerate(cells)))
-
-    def note(self, text):
-        self.sections[-1].notes.append(text)
-        print_lines(text)
-
-    def figure(self, name, draw):
-        """Save the plot ``draw()`` returns (an Axes) as ``name``.png."""
-        if not self.plots:
-            return
-        import matplotlib.pyplot as plt
-
-        ax = draw()
-        path = os.path.join(self.output, f"{name}.png")
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=100)
-        plt.close(ax.figure)
-        self.sections[-1].figures.append(f"{name}.png")
-
-    def write(self, seconds, mode):
-        """Write ``report.md``; return its path (None without an output folder)."""
-        if self.output is None:
-            return None
-        import sklearn
-        import skorch
-        import torch
-
-        lines = ["# sklearn_mlarch demo report", "",
-                 f"{mode} budgets, {seconds:.0f} s on {platform.platform()} with "
-                 f"{os.cpu_count()} CPUs; torch {torch.__version__}, scikit-learn "
-                 f"{sklearn.__version__}, skorch {skorch.__version__}.", ""]
-        if self.wanted_plots and not self.plots:
-            lines += ["No plots: they need matplotlib (`pip install matplotlib`).", ""]
-        for s in self.sections:
-            lines += [f"## {s.title}", "", "| " + " | ".join(s.columns) + " |",
-                      "|" + "---|" * len(s.columns)]
-            lines += ["| " + " | ".join(r) + " |" for r in s.rows]
-            lines += [""] + s.notes + [""] * bool(s.notes)
-            lines += [f"![{f}]({f})" for f in s.figures] + [""] * bool(s.figures)
-        path = os.path.join(self.output, "report.md")
-        with open(path, "w") as f:
-            f.write("\n".join(lines))
-        return path
-
-
-def check_output_folder(output):
-    """Create ``output`` and check that files can be written there, before any
-    training: a report that cannot be saved should fail in a second, not
-    after the whole demo."""
-    try:
-        os.makedirs(output, exist_ok=True)
-        probe = os.path.join(output, ".sklearn_mlarch_write_test")
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as exc:
-        raise ValueError(f"output={output!r} cannot hold the report: {exc}. Pass a "
-                         "writable folder (--output DIR).") from exc
-
-
-def _has_matplotlib():
-    try:
-        import matplotlib
-    except ImportError:
-        return False
-    matplotlib.use("Agg")  # files only: no window, works headless
-    return True
-
-
-def _cell(value):
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
-def _timed(fit):
-    start = time.perf_counter()
-    out = fit()
-    return out, time.perf_counter() - start
+def budget_text(b):
+    """The demo's budgets ``b`` (a ``BUDGETS`` entry) beside the estimators' defaults."""
+    n_train = 1797 - 1797 // b["folds"]  # a digits training fold
+    auto = CNNClassifier()._engine_config().auto_epochs(n_train, auto_batch_size(n_train))
+    maml_default = _default(MAMLRegressor, "n_meta_iter")
+    proto_default = _default(PrototypicalClassifier, "n_meta_iter")
+    source = "all" if b["source_rows"] is None else b["source_rows"]
+    return (f"max_epochs={b['epochs']} for the digits CNN and RNN (the estimators' default, "
+            f"max_epochs='auto', trains about 1,500 optimizer steps: {auto} epochs on a "
+            f"training fold of {n_train} digits); {b['ensemble_epochs']} per small CNN of "
+            f"the ensembles ({b['members']} members); up to {b['search_epochs']} per "
+            f"Hyperband candidate; {b['multitask_epochs']} for the multi-task and "
+            f"single-task CNNs; {b['source_epochs']} of pre-training on {source} MNIST rows "
+            f"and {b['fine_tune_epochs']} of fine-tuning; n_meta_iter={b['meta_iter']} for "
+            f"MAML and FOMAML (default {maml_default}) and {b['proto_iter']} for the "
+            f"prototypical network (default {proto_default}), on {b['proto_drawers']} "
+            "drawings per character")
 
 
 def digits_section(report, b):
@@ -186,19 +101,32 @@ def digits_section(report, b):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             res = cross_validate(model, X_model, y, cv=cv)
-        report.row(name, res["test_score"].mean(), res["test_score"].std(),
-                   f"{np.mean(res['fit_time']):.2f}")
+        scores = res["test_score"]  # every digit is a test row once
+        report.row(name, score_text(scores.mean(), len(y)),
+                   score_text(scores.std(), len(y)), f"{np.mean(res['fit_time']):.2f}")
+
     def curves():
         from .plotting import plot_history
 
-        # one more CNN with a validation split, for its learning curves
-        cnn = CNNClassifier(input_shape=(1, 8, 8), early_stopping=True, random_state=0,
-                            **epochs).fit(X, y)
+        # one more CNN, as in the table but trained on all digits less a validation
+        # split that early stopping needs to record valid_loss; n_iter_no_change=epochs:
+        # it trains all the epochs, as in the table
+        cnn = CNNClassifier(input_shape=(1, 8, 8), early_stopping=True,
+                            n_iter_no_change=b["epochs"], random_state=0, **epochs).fit(X, y)
+        n_valid = int(np.ceil(cnn.validation_fraction * len(y)))
         ax = plot_history(cnn)
-        ax.set_title("CNNClassifier on digits: training and validation loss")
+        ax.set_title(f"CNNClassifier(input_shape=(1, 8, 8), max_epochs={b['epochs']}) on "
+                     f"digits:\n{len(y) - n_valid} training rows, {n_valid} validation rows "
+                     "(early_stopping=True)", fontsize="medium")
+        ax.set_ylabel("cross-entropy loss (mean per sample)")
         return ax
 
     report.figure("digits_learning_curves", curves)
+    if report.plots:
+        report.note(f"The learning curves are one more fit of the table's CNN: on all "
+                    f"{len(y)} digits, less the validation rows of early_stopping=True "
+                    f"(with n_iter_no_change={b['epochs']}, it trains all {b['epochs']} "
+                    "epochs).")
 
 
 def ensemble_section(report, b):
@@ -217,11 +145,13 @@ def ensemble_section(report, b):
         (f"DeepEnsembleClassifier(n_estimators={m})",
          DeepEnsembleClassifier(CNNClassifier(**small), n_estimators=m)),
     ]
-    report.section("Ensembles of small CNNs on digits (stratified 75/25 split)",
+    report.section(f"Ensembles of small CNNs on digits (stratified 75/25 split: "
+                   f"{len(y_test)} test rows)",
                    ["model", "test accuracy", "fit s"])
     for name, model in models:
         _, seconds = _timed(lambda: model.fit(X_train, y_train))
-        report.row(name, model.score(X_test, y_test), f"{seconds:.2f}")
+        report.row(name, score_text(model.score(X_test, y_test), len(y_test)),
+                   f"{seconds:.2f}")
 
 
 def search_section(report, b):
@@ -236,21 +166,34 @@ def search_section(report, b):
     _, seconds = _timed(lambda: search.fit(X, y))
     n_configs = int((search.cv_results_["rung"] == 0).sum())
     report.section(f"HyperbandSearchCV over 4 CNN hyperparameters on digits (3-fold CV, up "
-                   f"to {max_epochs} epochs)",
+                   f"to {max_epochs} epochs) beside a random search of as many epochs",
                    ["search", "configurations", "epochs per fold", "best CV accuracy",
                     "fit s"])
     report.row("HyperbandSearchCV(eta=3)", n_configs, f"{search.total_resource_:.0f}",
-               search.best_score_, f"{seconds:.1f}")
-    report.row("random search, same configurations", n_configs,
-               f"{n_configs * max_epochs} (full budget each)", "-", "-")
+               score_text(search.best_score_, len(y)), f"{seconds:.1f}")
+    # the baseline: random configurations, each trained for all the epochs, as many as
+    # fit in the epochs Hyperband spent
+    n_random = max(1, int(search.total_resource_ // max_epochs))
+    randomized = RandomizedSearchCV(cnn, space, n_iter=n_random, cv=3, n_jobs=b["jobs"],
+                                    random_state=0)
+    _, random_seconds = _timed(lambda: randomized.fit(X, y))
+    report.row("RandomizedSearchCV (scikit-learn)", n_random, n_random * max_epochs,
+               score_text(randomized.best_score_, len(y)), f"{random_seconds:.1f}")
     best = {k: (round(float(v), 4) if isinstance(v, float) else v)
             for k, v in search.best_params_.items()}
-    report.note(f"Best: {best}")
+    n_full = int((search.cv_results_["n_resources"] == max_epochs).sum())
+    report.note(f"Hyperband tried {n_configs} configurations and stopped {n_configs - n_full} "
+                f"of them before {max_epochs} epochs; the random search trained "
+                f"{n_random}, each for {max_epochs} epochs, in no more epochs. The best CV "
+                f"accuracy is that of a configuration trained for {max_epochs} epochs. "
+                f"Hyperband's best: {best}")
 
     def brackets():
         from .plotting import plot_hyperband
 
-        return plot_hyperband(search)
+        ax = plot_hyperband(search)
+        ax.set_ylabel("mean CV accuracy (3 folds)")
+        return ax
 
     report.figure("hyperband_brackets", brackets)
 
@@ -260,26 +203,35 @@ def multitask_section(report, b):
     X, digit = load_digits_images()
     Y = np.c_[digit, digit % 2, digit >= 5]
     X_train, X_test, Y_train, Y_test = train_test_split(X, Y, stratify=digit, random_state=0)
+    tasks = ["digit", "parity", "digit >= 5"]  # the columns of Y
+    n = len(Y_test)
     epochs = dict(max_epochs=b["multitask_epochs"])  # the same budget for both
-    report.section("Multi-task: digit, parity and digit >= 5 on digits (stratified 75/25 "
-                   f"split, {b['multitask_epochs']} epochs)",
-                   ["model", "digit", "parity", ">= 5", "fit s"])
+    report.section(f"Multi-task: {', '.join(tasks)} on digits (stratified 75/25 split: {n} "
+                   f"test rows, {b['multitask_epochs']} epochs)", ["model", *tasks, "fit s"])
     # the shared trunk is the default CNN's, as is each single-task model's
     multi, seconds = _timed(lambda: MultiTaskClassifier(CNNClassifier(**epochs),
                                                         random_state=0).fit(X_train, Y_train))
     report.row("MultiTaskClassifier (one shared CNN trunk)",
-               *[float(s) for s in multi.score_tasks(X_test, Y_test)], f"{seconds:.2f}")
+               *[score_text(s, n) for s in multi.score_tasks(X_test, Y_test)],
+               f"{seconds:.2f}")
     start, single = time.perf_counter(), []
     for t in range(3):
         cnn = CNNClassifier(random_state=0, **epochs).fit(X_train, Y_train[:, t])
         single.append(float(cnn.score(X_test, Y_test[:, t])))
-    report.row("3 x CNNClassifier (one per task)", *single,
+    report.row("3 x CNNClassifier (one per task)", *[score_text(s, n) for s in single],
                f"{time.perf_counter() - start:.2f}")
 
     def per_task():
         from .plotting import plot_task_scores
 
-        return plot_task_scores(multi, X_test, Y_test)
+        ax = plot_task_scores(multi, X_test, Y_test,
+                              baseline={"CNNClassifier, one per task": single},
+                              fmt=f"%.{score_decimals(n)}f")
+        ax.set_xticks(ax.get_xticks(), labels=tasks)  # the estimator names them task0...
+        ax.set_ylabel(f"test accuracy ({n} rows)")
+        ax.set_title(f"MultiTaskClassifier (one shared trunk) beside one CNN per task,\n"
+                     f"{b['multitask_epochs']} epochs each", fontsize="medium")
+        return ax
 
     report.figure("multitask_scores", per_task)
 
@@ -308,7 +260,8 @@ def transfer_section(report, b):
                          ("fine-tuned (init_from=MNIST model)", dict(init_from=source)),
                          ("frozen trunk, new head", dict(init_from=source, freeze="trunk"))]:
         est = CNNClassifier(max_epochs=b["fine_tune_epochs"], random_state=0, **params)
-        report.row(name, est.fit(X[few], y[few]).score(X[rest], y[rest]))
+        report.row(name, score_text(est.fit(X[few], y[few]).score(X[rest], y[rest]),
+                                    len(rest)))
 
 
 def meta_learning_section(report, b):
@@ -332,7 +285,7 @@ def meta_learning_section(report, b):
                                            random_state=1)
         res = curves[name]
         at = [res["steps"].index(s) for s in (0, 1, 10)]
-        report.row(name, *[f"{res['mean'][i]:.3f} ± {res['ci95'][i]:.3f}" for i in at],
+        report.row(name, *[score_text(res["mean"][i], spread=res["ci95"][i]) for i in at],
                    f"{seconds:.1f}")
 
     def adaptation():
@@ -372,8 +325,9 @@ def few_shot_characters(report, b):
     _, seconds = _timed(lambda: proto.fit(X, y))
     res = evaluate_adaptation(proto, X_test, y_test, n_way=5, k_shot=1, n_query=n_query,
                               n_tasks=n_tasks, random_state=1)
+    n_queries = n_tasks * 5 * n_query  # 5-way: every query row of every episode
     report.row(f"PrototypicalClassifier ({b['proto_iter']} meta-iterations)",
-               f"{res['mean'][0]:.3f} ± {res['ci95'][0]:.3f}", f"{seconds:.1f}")
+               score_text(res["mean"][0], n_queries, res["ci95"][0]), f"{seconds:.1f}")
     # the same episodes: sample_episodes draws what evaluate_adaptation drew
     with warnings.catch_warnings():  # one example per class: no within-class spread
         warnings.simplefilter("ignore")
@@ -383,7 +337,7 @@ def few_shot_characters(report, b):
                                                         random_state=1)]
     half = 1.96 * np.std(scores, ddof=1) / np.sqrt(len(scores))
     report.row("NearestCentroid on pixels (scikit-learn)",
-               f"{np.mean(scores):.3f} ± {half:.3f}", "-")
+               score_text(np.mean(scores), n_queries, half), "-")
     report.note(f"make_characters: {len(np.unique(y))} meta-training characters "
                 f"({len(chars.splits['train'])} alphabets), {b['proto_drawers']} drawings "
                 "each; the test alphabets are "
@@ -423,8 +377,8 @@ def run(quick=False, output=None, sections=None, plots=True):
     report, start = Report(output, plots), time.perf_counter()
     for name, section in SECTIONS.items():
         if sections is None or name in sections:
-            section(report, BUDGETS[mode])
+            _, report.timings[name] = _timed(lambda: section(report, BUDGETS[mode]))
     seconds = time.perf_counter() - start
-    path = report.write(seconds, mode)
+    path = report.write(seconds, mode, budget_text(BUDGETS[mode]))
     print(f"\ndemo finished in {seconds:.0f} s" + (f"; report: {path}" if path else ""))
     return path

@@ -61,6 +61,7 @@ import stat
 from pathlib import Path
 
 import torch
+from sklearn.base import BaseEstimator
 
 from ._json import Unencodable, decode, encode, encode_params
 
@@ -164,7 +165,7 @@ def weights_loader(weights):
 
 
 # ------------------------------------------------------------------ saving
-def save_model(estimator, path):
+def save_model(estimator: BaseEstimator, path: str | os.PathLike[str]) -> Path:
     """Save a fitted neural estimator to the folder ``path``.
 
     Parameters
@@ -337,7 +338,7 @@ def _fsync_folder(path):
 
 
 # ----------------------------------------------------------------- loading
-def load_model(path, **params):
+def load_model(path: str | os.PathLike[str], **params) -> BaseEstimator:
     """Load an estimator saved with :func:`save_model`.
 
     Parameters

@@ -7,11 +7,22 @@ called. Every function draws on ``ax`` (a new figure when None) and returns
 that Axes, so plots can be combined with ``plt.subplots`` and restyled.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 from numbers import Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
+    from sklearn.base import BaseEstimator
 
 __all__ = ["plot_adaptation", "plot_history", "plot_hyperband", "plot_task_scores"]
 
@@ -70,7 +81,8 @@ def _recorded(history):
     return names
 
 
-def plot_history(estimator, metrics=None, ax=None):
+def plot_history(estimator: BaseEstimator, metrics: str | Sequence[str] | None = None,
+                 ax: Axes | None = None) -> Axes:
     """Plot the per-epoch training curves of a fitted estimator.
 
     Draws one line per metric of the estimator's skorch history
@@ -194,7 +206,7 @@ def _hyperband_candidates(results, resource):
     return [(bracket, rows) for bracket, _, rows in candidates]
 
 
-def plot_hyperband(search, ax=None):
+def plot_hyperband(search: BaseEstimator, ax: Axes | None = None) -> Axes:
     """Plot the brackets and rungs of a fitted HyperbandSearchCV.
 
     Each candidate is a line of its mean cross-validated test score against
@@ -299,7 +311,7 @@ def _check_adaptation(result, label):
     return steps, mean, ci95, result["metric"]
 
 
-def plot_adaptation(results, ax=None):
+def plot_adaptation(results: Mapping[str, Any], ax: Axes | None = None) -> Axes:
     """Plot a meta-learner's query score against the number of adaptation steps.
 
     Draws the mean over tasks with error bars of its 95 % interval, as
@@ -369,7 +381,10 @@ def plot_adaptation(results, ax=None):
 
 
 # --------------------------------------------------------------- multi-task
-def plot_task_scores(estimator, X, y, ax=None):
+def plot_task_scores(estimator: BaseEstimator, X: ArrayLike, y: ArrayLike,
+                     ax: Axes | None = None,
+                     baseline: ArrayLike | Mapping[str, ArrayLike] | None = None,
+                     fmt: str = "%.3f") -> Axes:
     """Plot the score of each task of a fitted multi-task estimator as bars.
 
     The heights are ``estimator.score_tasks(X, y)``: accuracy for a
@@ -385,12 +400,22 @@ def plot_task_scores(estimator, X, y, ax=None):
         True targets, one column per task; missing entries are left out.
     ax : matplotlib Axes, default=None
         Where to draw; None creates a new figure.
+    baseline : array-like of shape (n_tasks,) or mapping of str to such, default=None
+        Scores of other models on the same tasks (say, one single-task model
+        per task), drawn as bars beside each task's bar: a mapping
+        ``label -> scores`` names them in the legend, an array is labelled
+        ``'baseline'``. None draws the estimator's bars only.
+    fmt : str, default='%.3f'
+        Format of the score written on each bar; e.g. ``'%.2f'`` where the
+        test set supports 2 decimals only.
 
     Returns
     -------
     ax : matplotlib Axes
         The Axes drawn on: one bar per task (``ax.patches``), named by
-        ``estimator.task_names_`` and labelled with its score.
+        ``estimator.task_names_`` and labelled with its score; with a
+        baseline, the estimator's bars first, then each baseline's, and a
+        legend.
 
     Examples
     --------
@@ -413,9 +438,24 @@ def plot_task_scores(estimator, X, y, ax=None):
     check_is_fitted(estimator)
     scores = np.asarray(estimator.score_tasks(X, y), dtype=float)
     names = [str(name) for name in estimator.task_names_]
+    others = _baselines(baseline, len(names))
     ax = _axes(ax)
-    bars = ax.bar(names, scores, color=[f"C{i % 10}" for i in range(len(names))])
-    ax.bar_label(bars, fmt="%.3f")
+    if not others:
+        bars = ax.bar(names, scores, color=[f"C{i % 10}" for i in range(len(names))])
+        ax.bar_label(bars, fmt=fmt)
+    else:
+        series = [(type(estimator).__name__, scores)] + others
+        width = 0.8 / len(series)
+        x = np.arange(len(names))
+        for i, (label, values) in enumerate(series):
+            bars = ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width,
+                          color=f"C{i % 10}", label=label)
+            ax.bar_label(bars, fmt=fmt)
+        ax.set_xticks(x, labels=names)
+        top = np.nanmax([np.nanmax(v) for _, v in series] + [0])
+        if np.isfinite(top) and top > 0:
+            ax.set_ylim(top=1.3 * top)  # room for the legend above the bars
+        ax.legend(loc="upper center", ncols=len(series), fontsize="small")
     targets = getattr(estimator, "targets_", None)
     kinds = set(targets.task_kinds()) if hasattr(targets, "task_kinds") else set()
     ax.set_ylabel("accuracy" if kinds == {"classification"} else
@@ -423,3 +463,19 @@ def plot_task_scores(estimator, X, y, ax=None):
     ax.set_xlabel("task")
     ax.set_title(f"{type(estimator).__name__}: score per task")
     return ax
+
+
+def _baselines(baseline, n_tasks):
+    """``[(label, scores), ...]`` of ``plot_task_scores``'s ``baseline``, checked."""
+    if baseline is None:
+        return []
+    items = baseline.items() if isinstance(baseline, Mapping) else [("baseline", baseline)]
+    out = []
+    for label, values in items:
+        values = np.asarray(values, dtype=float).ravel()
+        if len(values) != n_tasks:
+            raise ValueError(f"baseline {label!r} has {len(values)} scores; it needs one per "
+                             f"task of the estimator ({n_tasks}), in the order of "
+                             "task_names_.")
+        out.append((str(label), values))
+    return out

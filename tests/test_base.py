@@ -205,7 +205,7 @@ def test_verbose_prints_epoch_table_and_default_is_silent(blobs, capsys):
     assert capsys.readouterr().out == ""
     _fit(CNNClassifier, *blobs, verbose=1)
     out = capsys.readouterr().out
-    assert "train_loss" in out and "epoch" in out
+    assert "train loss" in out and "epoch 1/" in out
 
 
 def test_transform_features_is_penultimate_layer(blobs):

@@ -69,7 +69,7 @@ def test_replacing_a_missing_block_says_which_markers_to_add():
 
 
 def test_unknown_names_raise_a_clear_error(capsys):
-    with pytest.raises(ValueError, match=r"unknown benchmark 'nope' in --only; known: checks, "):
+    with pytest.raises(ValueError, match=r"unknown benchmark 'nope'; known: checks, "):
         run(["overhead", "nope"], dry_run=True)
     assert main(["--only", "nope"]) == 2
     assert "unknown benchmark 'nope'" in capsys.readouterr().err
@@ -86,6 +86,19 @@ def test_list_and_dry_run_print_every_registered_command(capsys):
     assert "(needs a CUDA device)" in listed and "(needs sktime, numba)" in listed
     assert main(["--dry-run", "--only", "digits"]) == 0
     assert capsys.readouterr().out.count("python benchmarks/") == 1
+
+
+def test_names_or_all_select_what_runs_and_nothing_runs_without(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(_bench, "run", lambda names, **kwargs: calls.append(names) or 0)
+    assert main([]) == 2 and calls == []  # lists, asks, runs nothing
+    err = capsys.readouterr().err
+    assert "nothing selected" in err and "total" in err and "--all" in err
+    assert main(["--all"]) == 0 and calls == [None]  # None: every benchmark
+    assert main(["overhead", "digits"]) == 0 and calls[-1] == ["overhead", "digits"]
+    assert main(["--only", "digits"]) == 0 and calls[-1] == ["digits"]
+    assert main(["--all", "digits"]) == 2 and len(calls) == 3
+    assert "not both" in capsys.readouterr().err
 
 
 def test_results_blocks_and_registry_match():

@@ -1,11 +1,13 @@
-"""Every script in examples/ runs with --quick and prints the results it promises.
+"""Every script in examples/ runs with --quick, prints the results it promises
+and draws at least one figure (the documentation's gallery shows them).
 
 Each example runs in a process of its own, but the processes are forked from
 one child interpreter (``python tests/test_examples.py``) that has imported
 torch, scikit-learn and the package once: starting a fresh interpreter costs
 about 10 s of imports on 2 cores, more than most smoke runs themselves, and
 the suite's time is limited. Two examples run at a time, one torch thread
-each, with a time limit per example.
+each, with a time limit per example. matplotlib draws with Agg: no window
+opens, and a smoke run never shows its figures.
 """
 
 import json
@@ -20,7 +22,9 @@ import pytest
 
 EXAMPLES_DIR = pathlib.Path(__file__).parents[1] / "examples"
 EXAMPLES = sorted(p.name for p in EXAMPLES_DIR.glob("*.py"))
-TIMEOUT = 60  # seconds per example; each takes a few
+# seconds per example: each takes a few on 2 idle cores (the few-shot characters
+# example about 15), and up to 4 times as long on a machine shared with other jobs
+TIMEOUT = 120
 NUM = r"(-?\d+\.\d+)"
 
 
@@ -36,6 +40,7 @@ def _run_examples(names, timeout=TIMEOUT, parallel=2):
 
     # what the examples import, loaded once before forking (torch._dynamo is
     # imported by torch's optimizers on first use, a few seconds on its own)
+    import matplotlib.pyplot as plt
     import torch._dynamo  # noqa: F401
     import sklearn_mlarch.ensemble  # noqa: F401
     import sklearn_mlarch.meta_learning  # noqa: F401
@@ -52,6 +57,7 @@ def _run_examples(names, timeout=TIMEOUT, parallel=2):
                 os.dup2(out.fileno(), 2)
                 sys.argv = [str(EXAMPLES_DIR / name), "--quick"]
                 runpy.run_path(sys.argv[0], run_name="__main__")
+                print(f"\n[test_examples] figures drawn: {len(plt.get_fignums())}")
                 code = 0
             except SystemExit as exc:  # sys.exit() in the example
                 code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
@@ -87,7 +93,8 @@ def _run_examples(names, timeout=TIMEOUT, parallel=2):
 
 @pytest.fixture(scope="module")
 def outputs():
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore",
+           "MPLBACKEND": "Agg"}
     proc = subprocess.run([sys.executable, __file__, *EXAMPLES], capture_output=True,
                           text=True, env=env, timeout=TIMEOUT * len(EXAMPLES))
     assert proc.returncode == 0, proc.stderr
@@ -225,7 +232,7 @@ def test_examples_are_gallery_scripts():
             else []
         assert len(lines) >= 3 and set(lines[1]) == {"="} and \
             len(lines[1]) >= len(lines[0]), f"{name}: no RST title in the docstring"
-        assert name.startswith("plot_") == ("matplotlib" in text), name
+        assert "matplotlib" in text, f"{name}: draws no figure for the gallery"
     assert (EXAMPLES_DIR / "README.txt").read_text().startswith("Examples\n========\n")
 
 
@@ -237,6 +244,8 @@ def test_example_output(name, outputs):
         f"{name} --quick failed (return code {result['returncode']}, "
         f"{result['seconds']} s):\n{result['output']}")
     CHECKS[name](result["output"])
+    (figures,) = _values(r"^\[test_examples\] figures drawn: (\d+)$", result["output"])
+    assert figures >= 1, f"{name} drew no figure: the gallery page would have none"
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ step, never as a new epoch loop.
 
 from ..utils._printing import print_lines
 from .callbacks import (DivergenceGuard, EpisodeValidation, FreezeBlocks, PlateauLR,
-                        TrainingDivergedError)
+                        TrainingDivergedError, ValidationScore)
 from .data import ArrayDataset, Batch, BatchIterator, HoldoutSplit
 from .net import NetworkBuildError, TrainingNet, epoch_seed
 from .objectives import (CrossEntropyObjective, MultiTaskObjective, Objective,
                          SquaredErrorObjective, scaled_mean, weighted_mean)
+from .progress import VERBOSE_OPTIONS, ProgressLog
 
 __all__ = [
     "ArrayDataset",
@@ -28,9 +29,12 @@ __all__ = [
     "NetworkBuildError",
     "Objective",
     "PlateauLR",
+    "ProgressLog",
     "SquaredErrorObjective",
     "TrainingDivergedError",
     "TrainingNet",
+    "VERBOSE_OPTIONS",
+    "ValidationScore",
     "epoch_seed",
     "scaled_mean",
     "print_lines",

@@ -5,22 +5,10 @@ import math
 
 import torch
 
-from skorch.callbacks import Callback, LRScheduler, PrintLog
+from skorch.callbacks import Callback, LRScheduler
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..exceptions import TrainingDivergedError
-from ..utils._printing import print_lines
-
-
-class LinePrintLog(PrintLog):
-    """skorch's per-epoch table, printed with :func:`print_lines` when the net is verbose."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**{"sink": print_lines, **kwargs})
-
-    def on_epoch_end(self, net, **kwargs):
-        if net.verbose:  # skorch checks verbose only for its own sink, print
-            super().on_epoch_end(net, **kwargs)
 
 
 class PlateauLR(LRScheduler):
@@ -196,3 +184,31 @@ class EpisodeValidation(Callback):
         finally:
             module.train(was_training)
         net.history.record("valid_acc", correct / total)
+
+
+class ValidationScore(Callback):
+    """Record the objective's score on the validation rows: ``valid_acc`` or ``valid_r2``.
+
+    Accuracy for a classifier, R² (averaged over the outputs) for a
+    regressor: :meth:`Objective.score <sklearn_mlarch._training.Objective.score>`
+    of the outputs of skorch's validation step, kept as they come (on the
+    device) and scored once at the end of the epoch, without a second pass
+    over the data. The engine adds it where a fit holds data out
+    (``early_stopping=True``) and the objective has a score.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.outputs_, self.targets_ = [], []
+
+    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
+        if not training:
+            self.outputs_.append(y_pred.detach())
+            self.targets_.append(batch[1])
+
+    def on_epoch_end(self, net, **kwargs):
+        outputs, targets = self.outputs_, self.targets_
+        self.outputs_, self.targets_ = [], []  # not kept in the fitted net
+        if outputs:
+            y = torch.cat(targets).to(outputs[0].device)
+            name = f"valid_{net.criterion_.score_name}"
+            net.history.record(name, net.criterion_.score(torch.cat(outputs), y))

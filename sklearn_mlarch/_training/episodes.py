@@ -65,6 +65,8 @@ class _Sampler:
     """Base: meta-batches for the engine, positioned at a global meta-iteration."""
 
     device = "cpu"
+    #: verbose progress counts ``position`` up to ``stop`` in these
+    progress_unit = "meta-iteration"
 
     def __init__(self, n_support, n_query, start=0, n_iterations=1):
         self.n_support = n_support

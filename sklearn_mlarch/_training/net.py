@@ -27,9 +27,9 @@ from skorch.utils import TeeGenerator
 from ..exceptions import TrainingStoppedWarning
 from ..networks.random import Dropout, use_generator, uses_global_rng
 from ..utils._threads import torch_threads, worker_threads
-from .callbacks import LinePrintLog
 from .data import ArrayDataset, BatchIterator
 from .objectives import Objective
+from .progress import ProgressLog
 
 PREDICT_CHUNK = 128
 PREDICT_CHUNK_GPU = 4096
@@ -98,8 +98,8 @@ class TrainingNet(NeuralNet):
 
     @property
     def _default_callbacks(self):
-        # skorch's, with the per-epoch table printed whole lines at a time
-        return [(name, LinePrintLog() if name == "print_log" else cb)
+        # skorch's, with the per-epoch table replaced by the package's progress
+        return [(name, ProgressLog() if name == "print_log" else cb)
                 for name, cb in super()._default_callbacks]
 
     # ---------------------------------------------------------------- lifecycle
@@ -289,6 +289,7 @@ class TrainingNet(NeuralNet):
         """
         if not self.initialized_:
             self.initialize()
+        self.max_epochs = epochs  # the planned total that verbose progress shows
         cuda = str(self.device).startswith("cuda")
         if cuda and dataset.nbytes() <= DEVICE_DATA_BYTES:
             dataset = dataset.to(self.device)

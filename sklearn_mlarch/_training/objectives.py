@@ -79,6 +79,9 @@ class Objective(nn.Module):
         every member is trained on its own weights (deep ensembles).
     """
 
+    #: the name of :meth:`score` in the history (``valid_<score_name>``), or None
+    score_name = None
+
     def __init__(self, member_axis=False):
         super().__init__()
         self.member_axis = member_axis
@@ -99,6 +102,11 @@ class Objective(nn.Module):
 
     def decode(self, transformed):
         return transformed
+
+    def score(self, output, y):
+        """A score of the outputs ``output`` of a batch against ``y`` (greater is
+        better), as a float: shown by ``verbose`` on the validation rows."""
+        raise NotImplementedError
 
 
 class CrossEntropyObjective(Objective):
@@ -127,6 +135,13 @@ class CrossEntropyObjective(Objective):
             transformed = transformed.mean(axis=1)
         return transformed.argmax(axis=-1)
 
+    score_name = "acc"
+
+    def score(self, output, y):
+        """Accuracy (of the members' mean probabilities with a member axis)."""
+        predicted = self.decode(self.output_transform(output))
+        return float((predicted == y.reshape(predicted.shape)).double().mean())
+
 
 class SquaredErrorObjective(Objective):
     """Squared error averaged over the outputs of each sample: ``(B, D)`` -> ``(B,)``."""
@@ -136,6 +151,24 @@ class SquaredErrorObjective(Objective):
             return ((output - y.reshape(len(y), 1, -1)) ** 2).mean(2)
         err = (output - y.reshape(output.shape)) ** 2
         return err.flatten(1).mean(1) if err.ndim > 1 else err
+
+    score_name = "r2"
+
+    def score(self, output, y):
+        """R², averaged over the outputs (of the members' mean with a member axis).
+
+        As :func:`sklearn.metrics.r2_score`; unchanged by the standardisation
+        of the targets, which applies to the outputs and ``y`` alike.
+        """
+        if self.member_axis:
+            output = output.mean(axis=1)
+        output = output.reshape(len(output), -1).double()
+        y = y.reshape(output.shape).double()
+        residual = (y - output).square().sum(0)
+        total = (y - y.mean(0)).square().sum(0)
+        r2 = torch.where(total > 0, 1 - residual / total.clamp_min(1e-300),
+                         (residual == 0).double())  # constant y: 1 if exact, else 0
+        return float(r2.mean())
 
 
 class MultiTaskObjective(Objective):

@@ -1,5 +1,7 @@
 """Character images in the Omniglot mould, rendered from the fonts that matplotlib ships."""
 
+from __future__ import annotations
+
 import functools
 import os
 import unicodedata
@@ -301,7 +303,8 @@ def _make(n_drawers, image_size, distortion, random_state):
     return _distort(templates, rows, distortion, check_random_state(random_state)), face
 
 
-def make_characters(*, n_drawers=20, image_size=28, distortion=1.0, random_state=0):
+def make_characters(*, n_drawers: int = 20, image_size: int = 28, distortion: float = 1.0,
+                    random_state: int | np.random.RandomState | None = 0) -> Bunch:
     """Images of characters from Unicode scripts and symbol blocks, in the Omniglot mould.
 
     Each class is a character, each alphabet a Unicode script or block, and

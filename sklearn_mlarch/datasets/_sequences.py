@@ -1,11 +1,16 @@
 """Generated sequence classification data."""
 
+from __future__ import annotations
+
 import numpy as np
 from sklearn.utils import check_random_state
 
 
-def make_sequence_classification(n_samples=300, n_timesteps=20, n_features=2, n_classes=3,
-                                 noise=0.3, variable_length=False, random_state=None):
+def make_sequence_classification(n_samples: int = 300, n_timesteps: int = 20,
+                                 n_features: int = 2, n_classes: int = 3, noise: float = 0.3,
+                                 variable_length: bool = False,
+                                 random_state: int | np.random.RandomState | None = None,
+                                 ) -> tuple[np.ndarray | list[np.ndarray], np.ndarray]:
     """Noisy sine waves whose frequency gives the class, channels first.
 
     Class ``k`` is a sine of frequency ``(k + 1) / n_timesteps`` cycles per

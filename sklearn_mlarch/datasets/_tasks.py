@@ -1,12 +1,20 @@
 """Few-shot tasks: the sinusoid task family and episodic splits of labelled data."""
 
+from __future__ import annotations
+
 import math
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from numpy.typing import ArrayLike
 
 
 def _torch_generator(random_state):
@@ -47,7 +55,8 @@ class SinusoidTasks:
         low, high = bounds
         return low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float64)
 
-    def sample(self, n_tasks, n_points, generator=None):
+    def sample(self, n_tasks: int, n_points: int,
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``n_tasks`` tasks of ``n_points`` points each, as tensors.
 
         Parameters
@@ -65,7 +74,9 @@ class SinusoidTasks:
         X = self._uniform(self.x_range, (n_tasks, n_points, 1), generator)
         return X, amplitude * torch.sin(X - phase)
 
-    def make_tasks(self, n_tasks, n_points, random_state=None):
+    def make_tasks(self, n_tasks: int, n_points: int,
+                   random_state: int | np.random.RandomState | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Tasks as scikit-learn data: rows ``X``, targets ``y`` and task ids ``groups``.
 
         Parameters
@@ -85,7 +96,8 @@ class SinusoidTasks:
         return X.reshape(-1, 1).numpy(), y.reshape(-1).numpy(), groups
 
 
-def split_classes(X, y, test_classes):
+def split_classes(X: ArrayLike, y: ArrayLike, test_classes: ArrayLike,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split labelled data by class: meta-training classes against held-out ones.
 
     Few-shot learning tests on classes never seen in meta-training; this is
@@ -123,7 +135,9 @@ def split_classes(X, y, test_classes):
     return X[~test], X[test], y[~test], y[test]
 
 
-def sample_episodes(X, y, n_way, k_shot, n_query, n_episodes, random_state=None):
+def sample_episodes(X: ArrayLike, y: ArrayLike, n_way: int, k_shot: int, n_query: int,
+                    n_episodes: int, random_state: int | np.random.RandomState | None = None,
+                    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """N-way K-shot episodes drawn from labelled data, for evaluation.
 
     Each episode takes ``n_way`` classes at random and ``k_shot + n_query``

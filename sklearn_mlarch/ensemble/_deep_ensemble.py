@@ -1,6 +1,9 @@
 """Deep ensembles of any base estimator, trained together as one network."""
 
+from __future__ import annotations
+
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -9,6 +12,9 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from .._composition import NeuralMetaEstimator
 from .._targets import Targets
 from ..networks import CNNEnsembleNetwork, CNNNetwork, ensemble_network
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 class EnsembleTargets(Targets):
@@ -102,8 +108,10 @@ _DOC = """\
         With False all members see the same data and differ only in
         initialisation, shuffling being shared.
     random_state : int, RandomState instance or None, default=None
-        Seeds the fit; None uses the wrapped estimator's ``random_state``.
+        Seeds the fit; None uses the wrapped estimator's ``random_state``."""
 
+# the Notes section of both deep ensembles (prose, not parameters)
+_NOTES = """\
     Each member starts from its own random initialisation, except a torch
     module of yours (:class:`TorchModuleClassifier`), whose weights every
     member copies, as a pre-trained backbone's should be kept: such members
@@ -136,7 +144,7 @@ class _BaseDeepEnsemble(NeuralMetaEstimator):
     def _new_targets(self):
         return EnsembleTargets(self._base()._new_targets(), self.n_estimators, self.bootstrap)
 
-    def predict_member(self, X):
+    def predict_member(self, X: ArrayLike) -> np.ndarray:
         """Each member's prediction: class probabilities or target values.
 
         Parameters
@@ -177,6 +185,10 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
     --------
     sklearn.ensemble.BaggingClassifier : the same idea with members trained one by one.
 
+    Notes
+    -----
+%(notes)s
+
     Examples
     --------
     >>> from sklearn_mlarch import CNNClassifier, DeepEnsembleClassifier
@@ -186,7 +198,7 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
     ...                              random_state=0)
     >>> ens.fit(X[:200], y[:200]).predict_proba(X[:2]).shape
     (2, 10)
-    """ % dict(doc=_DOC % dict(default="CNNClassifier"))
+    """ % dict(doc=_DOC % dict(default="CNNClassifier"), notes=_NOTES)
 
     @classmethod
     def _default_estimator(cls):
@@ -197,7 +209,7 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
     def _fitted(self, targets, X, y):
         self.classes_ = targets.classes_
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Average of the members' class probabilities.
 
         Parameters
@@ -230,6 +242,10 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
     net_ : skorch.NeuralNet
     n_iter_ : int
 
+    Notes
+    -----
+%(notes)s
+
     Examples
     --------
     >>> import numpy as np
@@ -239,7 +255,7 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
     ...                             random_state=0).fit(X, X.sum(1))
     >>> ens.predict_member(X[:2]).shape
     (2, 4)
-    """ % dict(doc=_DOC % dict(default="CNNRegressor"))
+    """ % dict(doc=_DOC % dict(default="CNNRegressor"), notes=_NOTES)
 
     _wraps = "regressor"
 

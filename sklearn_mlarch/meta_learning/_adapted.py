@@ -1,7 +1,10 @@
 """Models adapted to one task from a meta-learned initialisation."""
 
+from __future__ import annotations
+
 import copy
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -11,6 +14,10 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
                                       column_or_1d)
 
 from .._targets import softmax
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
 
 
 class _BaseAdapted(BaseEstimator):
@@ -110,7 +117,7 @@ class AdaptedRegressor(RegressorMixin, _BaseAdapted):
         Gradient steps taken.
     """
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Adapt to the task's support set ``(X, y)``.
 
         Parameters
@@ -130,7 +137,7 @@ class AdaptedRegressor(RegressorMixin, _BaseAdapted):
         self.y_ndim_ = y_ndim
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predictions of the adapted network.
 
         Parameters
@@ -167,7 +174,7 @@ class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
         Gradient steps taken.
     """
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Adapt to the support set ``(X, y)``: a few labelled rows of each class.
 
         Parameters
@@ -193,7 +200,7 @@ class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
         self._fit_params(X, codes, len(self.classes_))
         return self
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probabilities of the support set's classes.
 
         Parameters
@@ -206,7 +213,7 @@ class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
         """
         return softmax(self._output(X)[:, :len(self.classes_)], axis=1)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable class of each row.
 
         Parameters
@@ -256,7 +263,7 @@ class PrototypeClassifier(ClassifierMixin, _BaseAdapted):
         Mean embedding of each class.
     """
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Embed the support set ``(X, y)`` and keep each class's mean embedding.
 
         Parameters
@@ -279,7 +286,7 @@ class PrototypeClassifier(ClassifierMixin, _BaseAdapted):
         self.n_features_in_ = meta.n_features_in_
         return self
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Softmax of the negative squared distances to the prototypes.
 
         Parameters
@@ -294,7 +301,7 @@ class PrototypeClassifier(ClassifierMixin, _BaseAdapted):
         X, _ = self._validate(self.meta_, X)
         return softmax(prototype_logits(self.meta_._embed(X), self.prototypes_), axis=1)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Class of the nearest prototype.
 
         Parameters

@@ -8,9 +8,12 @@ draw N-way K-shot episodes from the classes of ``y`` and can stop early on
 meta-validation episodes of classes held out from meta-training.
 """
 
+from __future__ import annotations
+
 import math
 import warnings
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -28,6 +31,9 @@ from .._targets import Targets
 from .._training import CrossEntropyObjective, SquaredErrorObjective
 from .._training.episodes import (EpisodeSampler, TaskFamilySampler, ValidationEpisodes,
                                   task_family_sample)
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 # settings of the wrapped estimator that no episodic learner can use
 REFUSED = {
@@ -391,7 +397,7 @@ class _EpisodeClassifier:
         """Most classes :meth:`adapt` takes."""
         return math.inf
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities of the model adapted to the training data.
 
         Parameters
@@ -404,7 +410,7 @@ class _EpisodeClassifier:
         """
         return _check_training_task(self).predict_proba(X)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Classes predicted by the model adapted to the training data.
 
         Parameters

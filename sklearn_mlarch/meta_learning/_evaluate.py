@@ -1,6 +1,9 @@
 """Score a meta-learner over many new tasks: mean and 95 % interval per number of steps."""
 
+from __future__ import annotations
+
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -11,6 +14,13 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
 from ..datasets import sample_episodes
 from .._training.episodes import task_family_sample
 from ._episodic import _is_task_family
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from numpy.typing import ArrayLike
+    from sklearn.base import BaseEstimator
 
 
 def _steps_list(steps, meta):
@@ -73,8 +83,13 @@ def _tasks(meta, X, y, groups, n_tasks, k_shot, n_query, n_way, rng):
         yield Xv[rows[:k_shot]], y[rows[:k_shot]], Xv[query], y[query]
 
 
-def evaluate_adaptation(meta_estimator, X, y=None, groups=None, *, steps=None, n_tasks=600,
-                        k_shot=None, n_query=None, n_way=None, random_state=None):
+def evaluate_adaptation(meta_estimator: BaseEstimator, X: Any, y: ArrayLike | None = None,
+                        groups: ArrayLike | None = None, *,
+                        steps: int | Sequence[int] | None = None, n_tasks: int = 600,
+                        k_shot: int | None = None, n_query: int | None = None,
+                        n_way: int | None = None,
+                        random_state: int | np.random.RandomState | None = None,
+                        ) -> dict[str, Any]:
     """Adapt a fitted meta-learner to many new tasks and score each on held-out points.
 
     Regression: mean squared error on each task's query points; for a task

@@ -6,7 +6,10 @@ tasks; ``adapt(X_support, y_support)`` then takes a few gradient steps from
 it on a new task and returns an ordinary fitted estimator.
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
@@ -18,7 +21,13 @@ from ._base_maml import _BaseMAML
 from ._episodic import (EARLY_STOPPING_PARAMS, EpisodeTargets, _check_training_task,
                         _EpisodeClassifier, _is_task_family)
 
-_MAML_PARAMS = """\
+if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+_MAML_ESTIMATOR = """\
     estimator : estimator object, default=None
         The base estimator whose network initialisation is meta-learned and
         which reads ``X``: ``FeedForward*``, ``CNN*``, ``RNN*`` or
@@ -35,7 +44,11 @@ _MAML_PARAMS = """\
         together in prediction; no running statistics). Dropout, the wrapped
         estimator's early stopping, ``class_weight`` and ``freeze`` are
         refused: they would make the inner steps random, mix tasks, or
-        change what is meta-learned.
+        change what is meta-learned."""
+
+# the other parameters of both MAML estimators: the classifier documents its
+# own (n_way, shared_head, early stopping) between these, in signature order
+_MAML_PARAMS = """\
     first_order : bool, default=False
         False: MAML, differentiating through the inner loop (second order).
         True: first-order MAML (FOMAML), treating inner gradients as
@@ -57,7 +70,9 @@ _MAML_PARAMS = """\
         Tasks per meta-iteration.
     n_meta_iter : int, default=%(n_meta_iter)s
         Meta-iterations trained by ``fit`` (with ``warm_start``, this many more).
-        The history has one row per 100 meta-iterations.
+        The history has one row per 100 meta-iterations."""
+
+_MAML_RANDOM_STATE = """\
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation and task sampling; None uses the wrapped
         estimator's ``random_state``."""
@@ -89,7 +104,9 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
 
     Parameters
     ----------
+%(estimator)s
 %(params)s
+%(random_state)s
 
     Attributes
     ----------
@@ -121,10 +138,10 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
     >>> model = maml.adapt(X, y)
     >>> model.predict(X).shape
     (10,)
-    """ % dict(params=_MAML_PARAMS % dict(default="FeedForwardRegressor", inner_lr=0.01,
-                                         k_shot=10, n_query=10, meta_batch_size=25,
-                                         n_meta_iter=1000),
-               attributes=_MAML_ATTRIBUTES)
+    """ % dict(estimator=_MAML_ESTIMATOR % dict(default="FeedForwardRegressor"),
+               params=_MAML_PARAMS % dict(inner_lr=0.01, k_shot=10, n_query=10,
+                                          meta_batch_size=25, n_meta_iter=1000),
+               random_state=_MAML_RANDOM_STATE, attributes=_MAML_ATTRIBUTES)
 
     _loss = "squared_error"
     _wraps = "regressor"
@@ -168,7 +185,8 @@ class MAMLRegressor(RegressorMixin, _BaseMAML):
         return self.adapt(X, y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, groups=None):
+    def fit(self, X: Any, y: ArrayLike | None = None, groups: ArrayLike | None = None,
+            ) -> Self:
         """Meta-train on the tasks in ``X, y, groups``, or on a task family ``X``.
 
         Parameters
@@ -195,7 +213,8 @@ or task family
                              "(only a task family is fitted without y).")
         return self._meta_fit(X, y, groups)
 
-    def adapt(self, X, y, steps=None):
+    def adapt(self, X: ArrayLike, y: ArrayLike, steps: int | None = None,
+              ) -> AdaptedRegressor:
         """A regressor for a new task, adapted from the meta-learned initialisation.
 
         Parameters
@@ -214,7 +233,7 @@ or task family
         check_is_fitted(self)
         return AdaptedRegressor(self, steps=steps).fit(X, y)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predictions of the meta-learned network adapted to the training data.
 
         Parameters
@@ -245,6 +264,7 @@ class MAMLClassifier(ClassifierMixin, _EpisodeClassifier, _BaseMAML):
 
     Parameters
     ----------
+%(estimator)s
     n_way : int, default=None
         Classes per episode; None takes all the classes of ``y``. Each class
         needs ``k_shot + 1`` rows; with fewer (but at least 2) the episodes
@@ -256,6 +276,7 @@ class MAMLClassifier(ClassifierMixin, _EpisodeClassifier, _BaseMAML):
         the original MAML. A shared head adapts to any number of classes.
 %(params)s
 %(early)s
+%(random_state)s
 
     Attributes
     ----------
@@ -285,10 +306,11 @@ class MAMLClassifier(ClassifierMixin, _EpisodeClassifier, _BaseMAML):
     >>> model = maml.fit(X_train, y_train).adapt(X_new[:30], y_new[:30])
     >>> model.classes_.tolist()
     [7, 8, 9]
-    """ % dict(params=_MAML_PARAMS % dict(default="FeedForwardClassifier", inner_lr=0.4,
-                                         k_shot=5, n_query=5, meta_batch_size=16,
-                                         n_meta_iter=1000),
-               attributes=_MAML_ATTRIBUTES, early=EARLY_STOPPING_PARAMS)
+    """ % dict(estimator=_MAML_ESTIMATOR % dict(default="FeedForwardClassifier"),
+               params=_MAML_PARAMS % dict(inner_lr=0.4, k_shot=5, n_query=5,
+                                          meta_batch_size=16, n_meta_iter=1000),
+               random_state=_MAML_RANDOM_STATE, attributes=_MAML_ATTRIBUTES,
+               early=EARLY_STOPPING_PARAMS)
 
     _parameter_constraints = {
         **_BaseMAML._parameter_constraints,
@@ -315,7 +337,8 @@ class MAMLClassifier(ClassifierMixin, _EpisodeClassifier, _BaseMAML):
         return self.n_way_ if self.net_.module_.shared_head is None else math.inf
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, X_val=None, y_val=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, *, X_val: ArrayLike | None = None,
+            y_val: ArrayLike | None = None) -> Self:
         """Meta-train on N-way K-shot episodes drawn from the classes of ``y``.
 
         Parameters
@@ -335,7 +358,8 @@ class MAMLClassifier(ClassifierMixin, _EpisodeClassifier, _BaseMAML):
         """
         return self._meta_fit(X, y, validation=(X_val, y_val))
 
-    def adapt(self, X, y, steps=None):
+    def adapt(self, X: ArrayLike, y: ArrayLike, steps: int | None = None,
+              ) -> AdaptedClassifier:
         """A classifier for new classes, adapted from the meta-learned initialisation.
 
         Parameters

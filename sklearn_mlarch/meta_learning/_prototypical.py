@@ -1,5 +1,9 @@
 """Prototypical networks as a scikit-learn meta-estimator: :class:`PrototypicalClassifier`."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
@@ -7,6 +11,10 @@ from sklearn.utils.validation import check_is_fitted
 from .._training.prototypes import build_prototypical_module
 from ._adapted import PrototypeClassifier, class_prototypes, prototype_logits
 from ._episodic import EARLY_STOPPING_PARAMS, EpisodeTargets, _BaseEpisodic, _EpisodeClassifier
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
 
 
 class PrototypicalClassifier(ClassifierMixin, _EpisodeClassifier, _BaseEpisodic):
@@ -115,7 +123,8 @@ class PrototypicalClassifier(ClassifierMixin, _EpisodeClassifier, _BaseEpisodic)
         return 0
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, X_val=None, y_val=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, *, X_val: ArrayLike | None = None,
+            y_val: ArrayLike | None = None) -> Self:
         """Meta-train the embedding on N-way K-shot episodes of the classes of ``y``.
 
         Parameters
@@ -134,7 +143,8 @@ class PrototypicalClassifier(ClassifierMixin, _EpisodeClassifier, _BaseEpisodic)
         """
         return self._meta_fit(X, y, validation=(X_val, y_val))
 
-    def adapt(self, X, y, steps=None):
+    def adapt(self, X: ArrayLike, y: ArrayLike, steps: int | None = None,
+              ) -> PrototypeClassifier:
         """A classifier of new classes: their prototypes in the learned embedding.
 
         Parameters

@@ -50,7 +50,7 @@ def _owner(estimator, resource):
     return estimator.get_params()[prefix], name
 
 
-def declared_continuation(estimator, resource):
+def declared_continuation(estimator: BaseEstimator, resource: str) -> str:
     """The continuation mode of ``resource`` for ``estimator`` (see the module docs).
 
     Parameters

@@ -11,9 +11,12 @@ The search is split by responsibility, as dask-ml splits its Hyperband:
 - this module: the estimator: parameters, checks, the results and the refit.
 """
 
+from __future__ import annotations
+
 import copy
 import time
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numbers
 
@@ -34,6 +37,12 @@ from ._engines import make_engine
 from ._proposals import OptunaProposals, RandomProposals
 from ._schedule import hyperband_schedule
 from ._schedulers import run_async, run_waves
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+_NO_RESOURCE = "none of max_epochs, max_iter, n_estimators"
 
 
 # parameters that usually measure a training budget, suggested as resources
@@ -123,7 +132,10 @@ class HyperbandSearchCV(BaseSearchCV):
         As for :class:`~sklearn.model_selection.GridSearchCV`. The folds are
         drawn once and kept for every rung, which continuation needs.
     verbose : int, default=0
-        1 prints each bracket and rung; more is passed to the fits.
+        1 prints a line when each rung starts and ends (for
+        ``scheduler='async'``, each candidate's rung), with the time elapsed,
+        the fits done (of those planned) and the best mean score, named by
+        the metric; more is passed to the fits.
     pre_dispatch : int or str, default='2*n_jobs'
         As for :class:`~sklearn.model_selection.GridSearchCV`.
     random_state : int, RandomState instance or None, default=None
@@ -279,8 +291,7 @@ class HyperbandSearchCV(BaseSearchCV):
                 raise ValueError(
                     f"resource={self.resource!r} is not a parameter of "
                     f"{type(self.estimator).__name__}; pass one of its integer parameters "
-                    f"({', '.join(map(repr, known)) or 'none of max_epochs, max_iter, n_estimators'}"
-                    ") or 'n_samples'.")
+                    f"({', '.join(map(repr, known)) or _NO_RESOURCE}) or 'n_samples'.")
             max_r, min_r = params[self.resource], 1
         if self.resource == "n_samples" and self.max_resource != "auto" and \
                 self.max_resource > max_r:
@@ -309,7 +320,7 @@ class HyperbandSearchCV(BaseSearchCV):
 
     # ------------------------------------------------------------------ search
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, **params):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None, **params) -> Self:
         """Run Hyperband with cross-validation.
 
         Parameters

@@ -3,15 +3,28 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.model_selection import ParameterSampler
+from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 
 class RandomProposals:
-    """Candidates drawn as by RandomizedSearchCV (lists uniformly, distributions by rvs)."""
+    """Candidates drawn as by RandomizedSearchCV (lists uniformly, distributions by rvs).
+
+    ``most`` is how many candidates one proposal can hold: the grid's size
+    when every parameter is a list (a proposal never repeats a point), else
+    None (no limit).
+    """
 
     def __init__(self, param_distributions, random_state):
         self.param_distributions = param_distributions
         self.random_state = random_state
+        self.most = None
+        try:  # as ParameterSampler decides; malformed distributions fail there, clearly
+            grids = (param_distributions if isinstance(param_distributions, list)
+                     else [param_distributions])
+            if all(not hasattr(v, "rvs") for g in grids for v in g.values()):
+                self.most = len(ParameterGrid(param_distributions))
+        except (AttributeError, TypeError, ValueError):
+            pass
 
     def propose(self, n):
         return list(ParameterSampler(self.param_distributions, n,
@@ -54,6 +67,8 @@ class OptunaProposals:
     learnt: Hyperband's budget allocation with model-based proposals, in the
     spirit of BOHB (Falkner et al., ICML 2018).
     """
+
+    most = None  # proposes as many candidates as asked
 
     def __init__(self, param_distributions, sampler):
         import optuna

@@ -19,7 +19,7 @@ whenever a worker is free, from the results its rung has so far.
 import math
 
 
-def hyperband_schedule(max_resource, eta=3):
+def hyperband_schedule(max_resource: float, eta: float = 3) -> list[dict]:
     """Brackets of Hyperband (Li et al., JMLR 18(185), 2018, Algorithm 1).
 
     With ``R = max_resource`` in units of the smallest resource,

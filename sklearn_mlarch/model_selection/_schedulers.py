@@ -12,7 +12,9 @@ in when they call it:
   ``1 / eta`` of them.
 """
 
-from ..utils._printing import print_lines
+import time
+
+from ..utils._printing import count, format_duration, print_lines
 from ._bracket import Bracket
 from ._engines import worker_slots
 from ._schedule import integer_rungs, promote, rank
@@ -22,22 +24,67 @@ def _integer_rungs(search, bracket):
     return integer_rungs(bracket["rungs"], search.min_resource_, search.max_resource_)
 
 
-def start_rung(trainer, br, n_brackets):
+class SearchLog:
+    """What ``verbose=1`` prints during a search, a line per event.
+
+    Each line starts with the time elapsed since the search started and
+    ends with the fits done (one fit: a candidate on a fold at a rung), out
+    of the fits planned where the schedule says how many (not with ASHA,
+    whose promotions are decided as results arrive). Scores are named by
+    the metric that promotes candidates: the ``scoring`` string, the
+    ``refit`` metric of several, or ``'score'`` (the estimator's ``score``
+    or a callable).
+    """
+
+    def __init__(self, search, trainer, proposals):
+        self.on = search.verbose > 0
+        self.most = proposals.most
+        self.start = time.perf_counter()
+        self.done = 0
+        self.n_splits = trainer.n_splits
+        self.metric = search.scoring if isinstance(search.scoring, str) else trainer.metric
+
+    def print(self, text, planned=None):
+        if self.on:
+            fits = (f"fits {self.done}/{planned} done" if planned is not None
+                    else f"{count(self.done, 'fit')} done")
+            elapsed = format_duration(time.perf_counter() - self.start)
+            print_lines(f"[Hyperband {elapsed}] {text}; {fits}")
+
+    def planned(self, brackets):
+        """Fits done plus those the wave scheduler's brackets have still to run.
+
+        A bracket plans its schedule's ``n_i`` candidates per rung, at most as
+        many as are alive once started (failed candidates are not promoted)
+        and as a grid of lists has points.
+        """
+        left = 0
+        for br in brackets:
+            alive = len(br.alive) if br.candidates else self.most
+            left += sum(n if alive is None else min(n, alive) for n, _ in br.rungs[br.rung:])
+        return self.done + left * self.n_splits
+
+
+def _label(br, n_brackets, rung):
+    """The bracket and rung that a line of the wave scheduler is about."""
+    return f"bracket {br.index + 1}/{n_brackets} (s={br.s}), rung {rung + 1}/{len(br.rungs)}"
+
+
+def start_rung(trainer, br, brackets, log):
     """The fold fits of the bracket's next rung: every candidate alive, every fold."""
     r = br.rungs[br.rung][1]
     br.summary["n_candidates"].append(len(br.alive))
     br.summary["n_resources"].append(r)
-    if trainer.search.verbose > 0:
-        print_lines(f"[Hyperband] bracket {br.index + 1}/{n_brackets} (s={br.s}), rung "
-                    f"{br.rung}: {len(br.alive)} candidates x {trainer.n_splits} folds "
-                    f"at {trainer.resource}={r}")
+    log.print(f"{_label(br, len(brackets), br.rung)}: {count(len(br.alive), 'candidate')} x "
+              f"{count(trainer.n_splits, 'fold')} at {trainer.resource}={r}",
+              log.planned(brackets))
     fits = []
     for j, c in enumerate(br.alive):
         fits += trainer.unit(br, c, r, (j, len(br.alive)))
     return fits
 
 
-def end_rung(trainer, br, outcomes, proposals):
+def end_rung(trainer, br, outcomes, proposals, brackets, log):
     """Record the rung's results, promote the best, free the others' models.
 
     A candidate that goes no further is told to ``proposals`` with the score
@@ -46,21 +93,22 @@ def end_rung(trainer, br, outcomes, proposals):
     r, n_splits = br.rungs[br.rung][1], trainer.n_splits
     scores = [trainer.record(br, c, r, br.rung, outcomes[j * n_splits:(j + 1) * n_splits])
               for j, c in enumerate(br.alive)]
+    label = _label(br, len(brackets), br.rung)
     br.rung += 1
     promoted = promote(scores, br.rungs[br.rung][0] if not br.done else 0)
     for j in rank(scores):
         if j not in promoted:  # a candidate's last rung: tell the proposer
             proposals.report(br.alive[j], scores[j])
     survivors = [br.alive[j] for j in promoted]
-    if trainer.search.verbose > 0:
-        best = scores[rank(scores)[0]] if scores else float("nan")  # a rung left empty
-        ending = (f"{len(survivors)} of {len(scores)} promoted" if not br.done
-                  else "bracket done")
-        print_lines(f"[Hyperband] bracket {br.index + 1} (s={br.s}), rung {br.rung - 1} "
-                    f"done: best mean score {best:.4f}, {ending}")
+    best = scores[rank(scores)[0]] if scores else float("nan")  # a rung left empty
+    ending = (f"{len(survivors)} of {len(scores)} promoted" if not br.done
+              else "bracket done")
     # eliminated candidates' models are freed at once, not at the bracket's end
     br.release(set(br.alive) - set(survivors), n_splits)
     br.alive = survivors
+    log.done += len(outcomes)
+    log.print(f"{label} done: best mean {log.metric} {best:.4f}, {ending}",
+              log.planned(brackets))
 
 
 def run_waves(search, engine, trainer, proposals, schedule):
@@ -81,6 +129,7 @@ def run_waves(search, engine, trainer, proposals, schedule):
                 for b, bracket in enumerate(schedule)]
     one_by_one = search.scheduler == "brackets" or search.sampler is not None
     pending, active, n_waves = list(brackets), [], 0
+    log = SearchLog(search, trainer, proposals)
     while pending or active:
         if not active or not one_by_one:
             starting = pending[:1] if one_by_one else pending
@@ -91,14 +140,14 @@ def run_waves(search, engine, trainer, proposals, schedule):
             active += starting
         fits, spans = [], []
         for br in active:
-            rung_fits = start_rung(trainer, br, len(brackets))
+            rung_fits = start_rung(trainer, br, brackets, log)
             spans.append((br, len(rung_fits)))
             fits += rung_fits
         outcomes = engine.wave(fits)
         n_waves += 1
         pos = 0
         for br, n in spans:
-            end_rung(trainer, br, outcomes[pos:pos + n], proposals)
+            end_rung(trainer, br, outcomes[pos:pos + n], proposals, brackets, log)
             pos += n
         active = [br for br in active if not br.done]
     return brackets, n_waves
@@ -137,6 +186,10 @@ def run_async(search, engine, trainer, proposals, schedule):
     in_flight = {}  # future -> (candidate, rung, fold, fit)
     units = {}  # (candidate, rung) -> outcomes by fold
     n_splits = trainer.n_splits
+    log = SearchLog(search, trainer, proposals)
+
+    def label(c, k):
+        return f"candidate {c + 1}/{n_configs}, rung {k + 1}/{len(rungs)}"
 
     def promotable(k, n_promote):
         """A candidate of rung ``k`` among ``promote``'s choice not yet promoted."""
@@ -178,9 +231,7 @@ def run_async(search, engine, trainer, proposals, schedule):
                 break
             c, k = unit
             r = rungs[k][1]
-            if search.verbose > 0:
-                print_lines(f"[Hyperband async] candidate {c} to rung {k}: "
-                            f"{search.resource}={r}")
+            log.print(f"{label(c, k)}: starts at {search.resource}={r}")
             for fold, fit in enumerate(trainer.unit(br, c, r, (c, n_configs))):
                 in_flight[engine.submit(fit)] = (c, k, fold, fit)
             units[(c, k)] = [None] * n_splits
@@ -192,6 +243,8 @@ def run_async(search, engine, trainer, proposals, schedule):
             units[(c, k)][fold] = engine.outcome(future, fit)
             if all(o is not None for o in units[(c, k)]):
                 score = trainer.record(br, c, rungs[k][1], k, units.pop((c, k)))
+                log.done += n_splits
+                log.print(f"{label(c, k)} done: mean {log.metric} {score:.4f}")
                 results[k].append((score, c))
                 br.summary.setdefault("finished", []).append((c, k))
                 if k == len(rungs) - 1:

@@ -115,8 +115,25 @@ def _holder(root, name):
 
 
 def ensemble_network(network, n_members, **kwargs):
-    """``n_members`` copies of ``network(**kwargs)``: vectorised where torch can batch
-    the network's operations, a loop over the members otherwise.
+    """``n_members`` copies of ``network(**kwargs)`` in one module.
+
+    Vectorised (:class:`StackedEnsemble`) where torch can batch the
+    network's operations, a loop over the members (:class:`MemberEnsemble`)
+    otherwise: recurrent layers and batch normalisation.
+
+    Parameters
+    ----------
+    network : type of torch.nn.Module
+        The network class of every member.
+    n_members : int
+        Number of members.
+    **kwargs : dict
+        Arguments of ``network``.
+
+    Returns
+    -------
+    ensemble : StackedEnsemble or MemberEnsemble
+        The members' module.
 
     Examples
     --------

@@ -20,6 +20,14 @@ _current = threading.local()
 def use_generator(generator):
     """Make ``generator`` the source of :class:`Dropout` masks in this thread.
 
+    A context manager: the previous source is restored on exit.
+
+    Parameters
+    ----------
+    generator : torch.Generator or None
+        Draws the dropout masks inside the block; None uses torch's global
+        generator.
+
     Examples
     --------
     >>> import torch

@@ -1,10 +1,18 @@
 """What the base estimators share: they read their own input and define their
 own network; a classifier or regressor mixin adds the target handler."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .._engine import ENGINE_CONSTRAINTS
 from .._input import InputReader
 from .._targets import ClassTargets, RegressionTargets
 from ..base import BaseNeuralEstimator
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
 
 
 class NeuralEstimator(InputReader, BaseNeuralEstimator):
@@ -22,7 +30,7 @@ class NeuralClassifierMixin:
     def _fitted(self, targets, X, y):
         self.classes_ = targets.classes_
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (softmax of the network output).
 
         Parameters

@@ -46,8 +46,10 @@ _CNN_PARAMS = """\
         over all positions, or flattened. None: 'flatten' for images, 'avg'
         for signals given as ``(n, C, L)`` arrays or with ``input_shape``,
         'flatten' for flat rows without ``input_shape`` (often tabular data,
-        where a position is a feature).
+        where a position is a feature)."""
 
+# the Notes section of both CNN estimators (prose, not parameters)
+_CNN_NOTES = """\
     The defaults for signals are the fully convolutional network (FCN) of
     Wang et al. (2017), "Time series classification from scratch with deep
     neural networks: a strong baseline", the time-series literature's usual
@@ -185,7 +187,8 @@ class _BaseCNN(NeuralEstimator):
                 "input_shape=(1, 8, 8) for 8x8 grey images given as flat rows.")
 
 
-@fill_doc(max_epochs="auto", lr=1e-3, batch_size="auto", cnn_params=_CNN_PARAMS)
+@fill_doc(max_epochs="auto", lr=1e-3, batch_size="auto", cnn_params=_CNN_PARAMS,
+          cnn_notes=_CNN_NOTES)
 class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
     """Convolutional neural network classifier.
 
@@ -198,8 +201,9 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
     Parameters
     ----------
 %(cnn_params)s
-%(training_params)s
+%(engine_params)s
 %(classifier_params)s
+%(transfer_params)s
 
     Attributes
     ----------
@@ -210,6 +214,10 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
     --------
     CNNRegressor : the same network for regression.
     RNNClassifier : recurrent network for sequences.
+
+    Notes
+    -----
+%(cnn_notes)s
 
     Examples
     --------
@@ -238,7 +246,8 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
         self._store_params(locals())
 
 
-@fill_doc(max_epochs="auto", lr=1e-3, batch_size="auto", cnn_params=_CNN_PARAMS)
+@fill_doc(max_epochs="auto", lr=1e-3, batch_size="auto", cnn_params=_CNN_PARAMS,
+          cnn_notes=_CNN_NOTES)
 class CNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseCNN):
     """Convolutional neural network regressor with one or more outputs.
 
@@ -259,6 +268,10 @@ class CNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseCNN):
     See Also
     --------
     CNNClassifier : the same network for classification.
+
+    Notes
+    -----
+%(cnn_notes)s
 
     Examples
     --------

@@ -1,6 +1,8 @@
 """Parameter documentation shared by the neural estimators, written once."""
 
-TRAINING_PARAMS = """\
+# the training settings, in the estimators' signature order: a classifier
+# documents class_weight (CLASSIFIER_PARAMS) between the two parts
+ENGINE_PARAMS = """\
     max_epochs : int or 'auto', default=%(max_epochs)s
         Epochs trained by ``fit`` (``partial_fit`` trains exactly one).
         ``'auto'`` counts the budget in optimizer steps instead: enough
@@ -59,11 +61,17 @@ default='adam'
     dtype : {'float32', 'float64'}, default='float32'
         Floating point precision of the network; inputs of any numeric dtype
         are cast to it.
-    verbose : int, default=0
-        Print skorch's per-epoch table when > 0; silent otherwise.
+    verbose : int or 'bar', default=0
+        0: silent. 1 (or more): a line per epoch with the epoch out of
+        ``max_epochs``, the time elapsed and left, the training loss and,
+        with ``early_stopping``, the validation loss and accuracy (R² for
+        a regressor). ``'bar'``: a tqdm progress bar instead (needs
+        ``pip install tqdm``), for a terminal or a notebook.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks, e.g. ``skorch.callbacks.LRScheduler``. They
-        are copied into the net (``net_.callbacks_``); yours stay unchanged.
+        are copied into the net (``net_.callbacks_``); yours stay unchanged."""
+
+TRANSFER_PARAMS = """\
     init_from : fitted estimator or path, default=None
         Transfer learning: start from the weights of a fitted estimator of
         this package, or of a model saved with
@@ -80,6 +88,8 @@ default='adam'
     trunk_lr : float, default=None
         Learning rate of the trunk (``trunk.*``), e.g. lower than ``lr`` to
         fine-tune a transferred trunk gently; None uses ``lr``."""
+
+TRAINING_PARAMS = ENGINE_PARAMS + "\n" + TRANSFER_PARAMS
 
 CLASSIFIER_PARAMS = """\
     class_weight : dict, 'balanced' or None, default=None
@@ -109,11 +119,21 @@ def fill_doc(max_epochs, lr, batch_size=64, **sections):
 
     ``%(training_params)s`` and ``%(fitted_attributes)s`` are always
     available; ``sections`` adds family-specific ones (architecture
-    parameters), so each text is written once.
+    parameters), so each text is written once. A classifier, whose
+    ``class_weight`` comes between ``callbacks`` and ``init_from`` in its
+    signature, writes ``%(engine_params)s``, ``%(classifier_params)s`` and
+    ``%(transfer_params)s`` instead of ``%(training_params)s``.
     """
-    fields = {"training_params": TRAINING_PARAMS.replace("%(max_epochs)s", repr(max_epochs))
-                                                  .replace("%(lr)s", str(lr))
-                                                  .replace("%(batch_size)s", repr(batch_size)),
+    defaults = {"%(max_epochs)s": repr(max_epochs), "%(lr)s": str(lr),
+                "%(batch_size)s": repr(batch_size)}
+
+    def filled(text):
+        for field, value in defaults.items():
+            text = text.replace(field, value)
+        return text
+
+    fields = {"training_params": filled(TRAINING_PARAMS), "engine_params": filled(ENGINE_PARAMS),
+              "transfer_params": TRANSFER_PARAMS,
               "fitted_attributes": FITTED_ATTRIBUTES, "classifier_params": CLASSIFIER_PARAMS,
               "classifier_attributes": CLASSIFIER_ATTRIBUTES, **sections}
 

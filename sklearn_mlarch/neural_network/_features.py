@@ -1,9 +1,17 @@
 """A fitted network's penultimate layer as features for a Pipeline."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._cnn import CNNClassifier
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
 
 
 class NetworkFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -54,7 +62,7 @@ class NetworkFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _get_test_params(cls):
         return dict(estimator=CNNClassifier(**CNNClassifier._get_test_params()))
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X: ArrayLike, y: ArrayLike, **fit_params) -> Self:
         """Train the wrapped estimator.
 
         Parameters
@@ -84,7 +92,7 @@ class NetworkFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._n_features_out = self.transform(X[:1] if hasattr(X, "shape") else X).shape[1]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike):
         """Penultimate-layer activations.
 
         Parameters

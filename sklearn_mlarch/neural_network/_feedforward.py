@@ -100,8 +100,9 @@ class FeedForwardClassifier(NeuralClassifierMixin, ClassifierMixin, _FeedForward
     Parameters
     ----------
 %(architecture)s
-%(training_params)s
+%(engine_params)s
 %(classifier_params)s
+%(transfer_params)s
 
     Attributes
     ----------
@@ -187,8 +188,9 @@ class TorchModuleClassifier(NeuralClassifierMixin, ClassifierMixin, _TorchModule
     Parameters
     ----------
 %(architecture)s
-%(training_params)s
+%(engine_params)s
 %(classifier_params)s
+%(transfer_params)s
 
     Attributes
     ----------

@@ -6,6 +6,10 @@ tasks' losses are combined. ``y`` has one column per task; a missing label
 is left out of its task's loss only.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
@@ -14,6 +18,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._composition import NeuralMetaEstimator
 from ._multitask_targets import MultiTaskTargets, _natural
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
 
 _SHARED_DOC = """\
     estimator : estimator object, default=None
@@ -31,7 +40,10 @@ _SHARED_DOC = """\
         How the tasks' losses combine: their plain sum, fixed weights (one
         per task, at least one positive), learned uncertainty weighting
         (Kendall et al., 2018), or the plain sum with PCGrad gradient
-        surgery on the trunk (Yu et al., 2020).
+        surgery on the trunk (Yu et al., 2020)."""
+
+# last in both signatures, after MultiTaskClassifier's own parameters
+_RANDOM_STATE_DOC = """\
     random_state : int, RandomState instance or None, default=None
         Seeds the fit; None uses the wrapped estimator's ``random_state``."""
 
@@ -53,7 +65,7 @@ class _BaseMultiTask(NeuralMetaEstimator):
         outputs = self._predict_raw(X)
         return outputs if isinstance(outputs, tuple) else (outputs,)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predictions of every task.
 
         Parameters
@@ -68,7 +80,8 @@ class _BaseMultiTask(NeuralMetaEstimator):
         outputs = self._task_outputs(X)
         return self.targets_.decode(outputs)
 
-    def score_tasks(self, X, y, sample_weight=None):
+    def score_tasks(self, X: ArrayLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> np.ndarray:
         """Score of each task on its labelled samples.
 
         Accuracy for a classification task, R² for a regression task.
@@ -161,6 +174,7 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
         label types without NaN (e.g. -1 for integer labels). NaN and None
         always count as missing; in a regression task a value equal to
         ``missing_label`` is a target like any other.
+%(random_state)s
 
     Attributes
     ----------
@@ -199,7 +213,8 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
     ...                           random_state=0).fit(X[:200], Y[:200])
     >>> clf.predict(X[:3]).shape, len(clf.predict_proba(X[:3]))
     ((3, 3), 3)
-    """ % dict(shared=_SHARED_DOC % dict(default="CNNClassifier"))
+    """ % dict(shared=_SHARED_DOC % dict(default="CNNClassifier"),
+               random_state=_RANDOM_STATE_DOC)
 
     _parameter_constraints = {
         **_BaseMultiTask._parameter_constraints,
@@ -240,7 +255,7 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
         classes = [getattr(task, "classes_", None) for task in self.targets_.tasks_]
         return classes[0] if self.targets_.ndim_ == 1 else classes
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> list[np.ndarray] | np.ndarray:
         """Class probabilities of every task.
 
         Parameters
@@ -255,7 +270,8 @@ class MultiTaskClassifier(ClassifierMixin, _BaseMultiTask):
         outputs = self._task_outputs(X)
         return self.targets_.proba(outputs)
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+              ) -> float:
         """Subset accuracy over the classification tasks' labelled entries.
 
         Parameters
@@ -294,6 +310,7 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
     Parameters
     ----------
 %(shared)s
+%(random_state)s
 
     Attributes
     ----------
@@ -323,7 +340,8 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
     >>> reg = MultiTaskRegressor(FeedForwardRegressor(max_epochs=3), random_state=0).fit(X, Y)
     >>> reg.predict(X[:4]).shape
     (4, 2)
-    """ % dict(shared=_SHARED_DOC % dict(default="CNNRegressor"))
+    """ % dict(shared=_SHARED_DOC % dict(default="CNNRegressor"),
+               random_state=_RANDOM_STATE_DOC)
 
     _wraps = "regressor"
 
@@ -342,7 +360,8 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
         return MultiTaskTargets("all", np.nan, self.task_weights, None,
                                 owner=type(self).__name__)
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+              ) -> float:
         """Mean over tasks of R² on each task's labelled samples.
 
         Parameters
@@ -358,7 +377,8 @@ class MultiTaskRegressor(RegressorMixin, _BaseMultiTask):
         return float(self.score_tasks(X, y, sample_weight).mean())
 
 
-def make_task_scorer(task, score_func=None, **kwargs):
+def make_task_scorer(task: int, score_func: Callable[..., float] | None = None,
+                     **kwargs) -> Callable[..., float]:
     """A scorer of one task of a multi-task estimator, for ``scoring={...}``.
 
     Works on the estimator itself and on a Pipeline that ends in one:

@@ -42,8 +42,10 @@ _RNN_PARAMS = """\
         steps whose channels all equal it are padding; series are packed so
         padding never changes the result. A list of ``(C, L_i)`` arrays of
         different lengths is padded this way automatically, and series
-        longer than any seen in fit are accepted by ``predict``.
+        longer than any seen in fit are accepted by ``predict``."""
 
+# the Notes section of both RNN estimators (prose, not parameters)
+_RNN_NOTES = """\
     The defaults are a bidirectional GRU of 64 units per direction, trained
     for about 1,500 optimizer steps (``max_epochs='auto'``); the README's
     benchmark tables give their accuracy on digits read row by row and on
@@ -195,7 +197,8 @@ class _BaseRNN(NeuralEstimator):
         return X
 
 
-@fill_doc(max_epochs="auto", lr=3e-3, batch_size="auto", rnn_params=_RNN_PARAMS)
+@fill_doc(max_epochs="auto", lr=3e-3, batch_size="auto", rnn_params=_RNN_PARAMS,
+          rnn_notes=_RNN_NOTES)
 class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
     """Recurrent neural network classifier (LSTM, GRU or plain RNN).
 
@@ -208,8 +211,9 @@ class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
     Parameters
     ----------
 %(rnn_params)s
-%(training_params)s
+%(engine_params)s
 %(classifier_params)s
+%(transfer_params)s
 
     Attributes
     ----------
@@ -220,6 +224,10 @@ class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
     --------
     RNNRegressor : the same network for regression.
     CNNClassifier : convolutional network for images and signals.
+
+    Notes
+    -----
+%(rnn_notes)s
 
     Examples
     --------
@@ -249,7 +257,8 @@ class RNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseRNN):
         self._store_params(locals())
 
 
-@fill_doc(max_epochs="auto", lr=3e-3, batch_size="auto", rnn_params=_RNN_PARAMS)
+@fill_doc(max_epochs="auto", lr=3e-3, batch_size="auto", rnn_params=_RNN_PARAMS,
+          rnn_notes=_RNN_NOTES)
 class RNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseRNN):
     """Recurrent neural network regressor (LSTM, GRU or plain RNN).
 
@@ -268,6 +277,10 @@ class RNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseRNN):
     See Also
     --------
     RNNClassifier : the same network for classification.
+
+    Notes
+    -----
+%(rnn_notes)s
 
     Examples
     --------

@@ -3,6 +3,7 @@
 import contextlib
 import multiprocessing
 import os
+from collections.abc import Iterator
 
 import torch
 from joblib import cpu_count
@@ -40,7 +41,7 @@ def _loky_workers():
     return max(count, 1)
 
 
-def worker_threads():
+def worker_threads() -> int:
     """Torch threads a training call should use in this process.
 
     joblib's process workers (loky, also under Dask and Ray backends that
@@ -61,8 +62,13 @@ def worker_threads():
 
 
 @contextlib.contextmanager
-def torch_threads(n_threads):
+def torch_threads(n_threads: int) -> Iterator[None]:
     """Run a block with ``n_threads`` torch threads, then restore the setting.
+
+    Parameters
+    ----------
+    n_threads : int
+        Torch threads (``torch.set_num_threads``) inside the block.
 
     Examples
     --------

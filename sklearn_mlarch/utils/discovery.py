@@ -16,7 +16,7 @@ _PUBLIC_MODULES = (
 _NOT_STANDALONE = {"AdaptedClassifier", "AdaptedRegressor", "PrototypeClassifier"}
 
 
-def all_estimators():
+def all_estimators() -> list[tuple[str, type[BaseEstimator]]]:
     """Public estimator classes of sklearn_mlarch, sorted by name.
 
     Returns

@@ -175,16 +175,34 @@ def test_verbose_reports_brackets_and_rungs(capsys):
     X, y = _data()
     search = HyperbandSearchCV(EpochCounter(), {"quality": [0.1, 0.2, 0.3, 0.4]},
                                max_resource=9, cv=2, verbose=1, random_state=0).fit(X, y)
-    out = capsys.readouterr().out
-    assert "bracket 1/3 (s=2), rung 0: 4 candidates x 2 folds at max_epochs=1" in out
-    assert out.count("candidates x 2 folds") == 6  # 3 + 2 + 1 rungs started
-    done = re.findall(r"bracket 1 \(s=2\), rung 0 done: best mean score (\S+), "
-                      r"(\d+) of 4 promoted", out)
+    lines = capsys.readouterr().out.splitlines()
+    # each line: the time elapsed, the bracket and rung (one label), the fits done of all
+    line = re.compile(r"\[Hyperband \d+\.\ds\] bracket (\d)/3 \(s=\d\), rung (\d)/(\d)"
+                      r"( done)?: (.*); fits (\d+)/32 done")
+    parsed = [line.fullmatch(text).groups() for text in lines]
+    assert len(parsed) == 12  # a start and an end line for each of the 3 + 2 + 1 rungs
+    assert parsed[0][4] == "4 candidates x 2 folds at max_epochs=1"
+    assert sum(p[4].startswith("1 candidate x 2 folds") for p in parsed) == 2  # not "candidates"
+    assert int(parsed[-1][5]) == 32 and [int(p[5]) for p in parsed] == sorted(
+        int(p[5]) for p in parsed)
+    ends = [p for p in parsed if p[3]]
+    assert [(p[0], p[1]) for p in ends[:3]] == [("1", "1"), ("2", "1"), ("3", "1")]
+    best, promoted = re.fullmatch(r"best mean score (\S+), (\d+) of 4 promoted",
+                                  ends[0][4]).groups()
     res = search.cv_results_
     first = (res["bracket"] == 2) & (res["rung"] == 0)
-    assert len(done) == 1 and float(done[0][0]) == pytest.approx(
-        res["mean_test_score"][first].max(), abs=1e-4)
-    assert out.count(" done: best mean score") == 6
+    assert float(best) == pytest.approx(res["mean_test_score"][first].max(), abs=1e-4)
+
+
+def test_verbose_names_the_scorer_and_a_grid_bounds_the_fits(capsys):
+    X, y = _data()
+    HyperbandSearchCV(EpochCounter(), {"quality": [0.1, 0.2, 0.3, 0.4]}, max_resource=9, cv=2,
+                      scoring="accuracy", scheduler="brackets", verbose=1,
+                      random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("best mean accuracy 0.5000") == 6 and "score" not in out
+    # the grid of 4 caps every bracket's candidates from the start: 32 fits planned
+    assert re.findall(r"fits \d+/(\d+) done", out) == ["32"] * 12
 
 
 @pytest.mark.parametrize("kwargs, message", [

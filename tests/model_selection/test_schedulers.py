@@ -1,5 +1,7 @@
 """HyperbandSearchCV's schedulers: waves of all brackets, and asynchronous (ASHA)."""
 
+import re
+
 import numpy as np
 import pytest
 from scipy.stats import loguniform
@@ -81,6 +83,21 @@ def _async(**kwargs):
     space = {"quality": np.linspace(0, 0.9, 200)}
     return HyperbandSearchCV(EpochCounter(), space, max_resource=27, cv=2, random_state=0,
                              scheduler="async", **kwargs).fit(X, y)
+
+
+def test_async_verbose_lines_name_candidate_rung_metric_and_fits(capsys):
+    search = _async(verbose=1, scoring="accuracy")
+    lines = capsys.readouterr().out.splitlines()
+    n_configs = sum(b["rungs"][0][0] for b in hyperband_schedule(27, 3))
+    start = re.compile(rf"\[Hyperband \d+\.\ds\] candidate (\d+)/{n_configs}, rung (\d)/4: "
+                       r"starts at max_epochs=(\d+); (\d+) fits? done")
+    end = re.compile(rf"\[Hyperband \d+\.\ds\] candidate (\d+)/{n_configs}, rung (\d)/4 "
+                     r"done: mean accuracy 0\.5000; (\d+) fits done")
+    starts = [start.fullmatch(line) for line in lines if " starts at " in line]
+    ends = [end.fullmatch(line) for line in lines if " starts at " not in line]
+    assert all(starts) and all(ends) and len(starts) == len(ends) == search.n_waves_
+    assert starts[0].groups() == ("1", "1", "1", "0")
+    assert [int(m.group(3)) for m in ends] == list(range(2, 2 * len(ends) + 1, 2))
 
 
 def test_async_promotes_the_top_third_without_waiting_for_a_full_rung():
@@ -168,8 +185,6 @@ def test_all_brackets_in_flight_give_the_same_results(sampler):
     assert len(by_hand) == len(waves.cv_results_["params"])
     assert _rows(waves) == by_hand
     assert _rows(one_by_one) == by_hand
-
-
 
 
 def test_async_with_an_optuna_sampler_and_negative_n_jobs():

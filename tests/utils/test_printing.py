@@ -1,8 +1,12 @@
+import io
 import re
 import sys
 import threading
 
-from sklearn_mlarch.utils._printing import print_lines
+import pytest
+
+from sklearn_mlarch._training.progress import epoch_values
+from sklearn_mlarch.utils._printing import count, emphasise, format_duration, print_lines
 
 
 def test_print_lines_from_threads_keeps_each_line_whole_and_tagged(capfd):
@@ -37,3 +41,31 @@ def test_lines_from_a_worker_process_name_the_process(capfd):
     lines = capfd.readouterr().out.splitlines()
     tag = f"[Worker-7 pid {worker.pid}]"
     assert lines == [f"{tag} epoch 1", f"{tag} epoch 2"]
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0.0s"), (4.26, "4.3s"), (59.96, "1m00s"),
+                                           (125, "2m05s"), (3599.6, "1h00m"),
+                                           (7380, "2h03m"), (float("inf"), "?")])
+def test_format_duration(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_count_is_singular_for_one():
+    counted = [count(n, "candidate") for n in (0, 1, 2)]
+    assert counted == ["0 candidates", "1 candidate", "2 candidates"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_best_values_are_emphasised_on_a_terminal_only(monkeypatch, capsys):
+    row = {"epoch": 3, "dur": 0.1, "batches": [], "train_loss": 0.5, "train_loss_best": True,
+           "valid_loss": 0.25, "valid_loss_best": False, "valid_acc": 0.875, "lr": 1e-6,
+           "train_batch_count": 4, "event_lr": 0.1, "note": "text"}
+    plain = ["train loss 0.5000", "valid loss 0.2500", "valid accuracy 0.8750", "lr 1e-06"]
+    assert epoch_values(row) == plain  # capsys: not a terminal, no escape codes
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    assert emphasise("0.5000") == "\x1b[1;32m0.5000\x1b[0m"
+    assert epoch_values(row) == ["train loss \x1b[1;32m0.5000\x1b[0m", *plain[1:]]
