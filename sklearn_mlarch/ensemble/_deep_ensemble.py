@@ -122,7 +122,8 @@ _NOTES = """\
     (:class:`~sklearn_mlarch.networks.CNNEnsembleNetwork`, about 3 times
     faster than 8 separate fits, ``benchmarks/RESULTS.md``), other networks
     (RNNs, dense networks, a module of yours, CNNs on series of different
-    lengths) one after the other in one module
+    lengths, ``architecture='resnet'`` or ``'inception'`` CNNs) one after
+    the other in one module
     (:class:`~sklearn_mlarch.networks.MemberEnsemble`)."""
 
 

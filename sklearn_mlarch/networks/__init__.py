@@ -17,7 +17,8 @@ from .module import ModuleNetwork
 from .multitask import MultiTaskNetwork
 from .random import Dropout, use_generator
 from .rnn import RNNNetwork
+from .series import InceptionNetwork, ResNetNetwork
 
-__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "MLPNetwork", "MemberEnsemble",
-           "ModuleNetwork", "MultiTaskNetwork", "RNNNetwork", "StackedEnsemble",
-           "ensemble_network", "use_generator"]
+__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "InceptionNetwork", "MLPNetwork",
+           "MemberEnsemble", "ModuleNetwork", "MultiTaskNetwork", "RNNNetwork", "ResNetNetwork",
+           "StackedEnsemble", "ensemble_network", "use_generator"]

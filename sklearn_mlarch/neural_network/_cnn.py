@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import NeuralClassifierMixin, NeuralEstimator, NeuralRegressorMixin
 from ..networks import CNNNetwork
 from ..networks.cnn import GLOBAL_POOLS, conv_plan, resolve_architecture
+from ..networks.series import SERIES_NETWORKS
 from ._docs import fill_doc
 from ._layout import (array_layout, check_layout, check_series, from_frame, pad_series,
                       series_list, validate_longer)
@@ -24,9 +25,24 @@ _CNN_PARAMS = """\
         steps is refused unless ``input_shape`` is set. sktime and aeon
         DataFrames (``nested_univ``, ``pd-multiindex``) are read as
         ``(n, C, L)``, or as a list of ``(C, L_i)`` when lengths differ.
+    architecture : {'fcn', 'resnet', 'inception'}, default=None
+        The network for signals ``(C, L)``. None: the FCN for signals (as
+        'fcn') and a small two-block CNN for images. 'resnet': the residual
+        network of Wang et al. (2017), three residual blocks of three
+        convolutions (:class:`~sklearn_mlarch.networks.ResNetNetwork`).
+        'inception': the network of InceptionTime (Ismail Fawaz et al.
+        2020), six Inception modules with a shortcut every three
+        (:class:`~sklearn_mlarch.networks.InceptionNetwork`). Both set their
+        own kernel sizes, pooling, dropout (none) and dense layers: leave
+        ``kernel_size``, ``pool_size``, ``hidden_sizes`` and ``dropout`` at
+        None; ``global_pool`` may be 'avg' (their default) or 'max',
+        ``batch_norm=False`` drops their batch norm. Images take None only.
     channels : tuple of int, default=None
         Output channels of each convolution block. None: (32, 64) for
-        images, (64, 128, 64) for signals.
+        images, (64, 128, 64) for signals. With ``architecture='resnet'``
+        the filters of each residual block (None: (64, 128, 128)), with
+        'inception' those of each branch of each module (None: six of 32);
+        the length sets the number of blocks or modules.
     kernel_size : int or tuple of int, default=None
         Kernel size of every block, or one per block. None: 3 for images,
         (7, 5, 3) for signals (3 for blocks after the third).
@@ -56,7 +72,13 @@ _CNN_NOTES = """\
     baseline, with half its filters; with global average pooling its size
     does not grow with the signal's length. For images they are a small
     LeNet-style network. Pass ``channels=(128, 256, 128)`` for the paper's
-    widths.
+    widths. ``architecture='resnet'`` and ``'inception'`` are the deeper
+    networks of the time-series literature's comparisons (ResNet: Wang et
+    al. 2017; InceptionTime: Ismail Fawaz et al. 2020, an ensemble of five
+    such networks, which
+    :class:`~sklearn_mlarch.ensemble.DeepEnsembleClassifier` trains). Their
+    kernel widths are the papers' made odd (7, 5, 3; 39, 19, 9), so that
+    ``'same'`` padding is symmetric.
 
     Series of different lengths are given as a list of ``(C, L_i)`` arrays
     (or of 1-D arrays for one channel). Each series is then read at its own
@@ -72,6 +94,7 @@ def _tuple(value):
 class _BaseCNN(NeuralEstimator):
     _parameter_constraints = {
         **NeuralEstimator._parameter_constraints,
+        "architecture": [None, StrOptions({"fcn", *SERIES_NETWORKS})],
         "channels": [None, tuple, list],
         "kernel_size": [None, Interval(Integral, 1, None, closed="left"), tuple, list],
         "pool_size": [None, Interval(Integral, 1, None, closed="left"), tuple, list],
@@ -90,6 +113,39 @@ class _BaseCNN(NeuralEstimator):
     # whether the network reads series of different lengths (CNNNetwork's
     # masking; the vectorised ensemble has none)
     _reads_variable_length = True
+
+    def _network(self):
+        if self.architecture in SERIES_NETWORKS:
+            return SERIES_NETWORKS[self.architecture], self._series_kwargs()
+        if self.architecture is not None and len(self.input_shape_) != 2:
+            raise ValueError(self._images_refused())
+        return super()._network()
+
+    def _images_refused(self):
+        return (f"architecture={self.architecture!r} is a network for signals (C, L), but the "
+                f"samples are images of shape {tuple(self.input_shape_)}. Pass "
+                "architecture=None (a 2-D CNN for images), or give signals (n, C, L).")
+
+    def _series_kwargs(self):
+        """Network arguments of ``architecture`` 'resnet' or 'inception', checked."""
+        if len(self.input_shape_) != 2:
+            raise ValueError(self._images_refused())
+        given = [name for name in ("kernel_size", "pool_size", "hidden_sizes")
+                 if getattr(self, name) is not None]
+        if self.dropout not in (None, 0):
+            given.append("dropout")
+        if self.global_pool == "flatten":
+            given.append("global_pool")
+        if given:
+            raise ValueError(
+                f"architecture={self.architecture!r} sets its own kernel sizes, pooling, "
+                "dropout (none) and dense layers (none), and pools globally: leave "
+                + ", ".join(f"{name}=None" for name in given)
+                + (" (global_pool may be 'avg' or 'max')" if "global_pool" in given else "")
+                + ". channels sets its filters, batch_norm its batch norm.")
+        return dict(input_shape=self.input_shape_, channels=_tuple(self.channels),
+                    batch_norm=self.batch_norm, global_pool=self.global_pool or "avg",
+                    variable_length=getattr(self, "_ragged_", False))
 
     def _network_kwargs(self):
         global_pool = self.global_pool
@@ -115,6 +171,8 @@ class _BaseCNN(NeuralEstimator):
     def _min_series_length(self, channels, length):
         """Shortest series that keeps a position after every pooling window of
         the network built for series up to ``length``."""
+        if self.architecture in SERIES_NETWORKS:
+            return 1  # no pooling that shortens the series
         arch = resolve_architecture((channels, length), self.channels, self.kernel_size,
                                     self.pool_size, self.dropout, self.hidden_sizes,
                                     self.global_pool)
@@ -234,8 +292,9 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
-    def __init__(self, input_shape=None, *, channels=None, kernel_size=None, pool_size=None,
-                 batch_norm=True, dropout=None, hidden_sizes=None, global_pool=None,
+    def __init__(self, input_shape=None, *, architecture=None, channels=None, kernel_size=None,
+                 pool_size=None, batch_norm=True, dropout=None, hidden_sizes=None,
+                 global_pool=None,
                  max_epochs="auto", batch_size="auto", lr=1e-3, lr_schedule="plateau",
                  optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
@@ -283,8 +342,9 @@ class CNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseCNN):
     (3,)
     """
 
-    def __init__(self, input_shape=None, *, channels=None, kernel_size=None, pool_size=None,
-                 batch_norm=True, dropout=None, hidden_sizes=None, global_pool=None,
+    def __init__(self, input_shape=None, *, architecture=None, channels=None, kernel_size=None,
+                 pool_size=None, batch_norm=True, dropout=None, hidden_sizes=None,
+                 global_pool=None,
                  max_epochs="auto", batch_size="auto", lr=1e-3, lr_schedule="plateau",
                  optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
