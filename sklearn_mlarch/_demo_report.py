@@ -18,7 +18,7 @@ def score_decimals(n=None, spread=None):
     proportion) on ``n`` test rows, ``0.5 / sqrt(n)``, the largest its
     standard error ``sqrt(p (1 - p) / n)`` can be (at ``p = 0.5``); and
     ``spread``, a standard deviation or 95 % half-width shown beside it.
-    An accuracy on 25 to 2,500 rows gets 2 decimals, on more 3.
+    An accuracy on 26 to 2,500 rows gets 2 decimals, on more 3.
     """
     known = [u for u in (None if n is None else 0.5 / np.sqrt(n), spread)
              if u is not None and np.isfinite(u) and u > 0]
@@ -120,7 +120,7 @@ class Report:
                  f"{budgets}: {budget_text}.", "",
                  "Scores are rounded to the first significant digit of their uncertainty: "
                  "for an accuracy on n test rows, 0.5/√n, the largest its standard error "
-                 "√(p(1-p)/n) can be (2 decimals for 25 to 2,500 rows); where a ± is "
+                 "√(p(1-p)/n) can be (2 decimals for 26 to 2,500 rows); where a ± is "
                  "shown (a standard deviation or a 95 % interval), that if larger.", "",
                  "| section (`--sections`) | time (s) |", "|---|---|"]
         lines += [f"| {name} | {t:.0f} |" for name, t in self.timings.items()] + [""]

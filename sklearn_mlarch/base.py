@@ -133,7 +133,6 @@ class BaseNeuralEstimator(BaseEstimator):
                 self._setup_signature_ = self._setup_signature()
             dataset, epochs = self._dataset(targets, net, config, X, codes, weights,
                                             epochs, continuing, **data)
-            net.max_epochs = epochs
             trained_before = len(net.history)
             net.train_epochs(dataset, epochs)
             # counted on, not read from the history, which load_model starts anew

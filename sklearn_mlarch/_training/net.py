@@ -323,6 +323,9 @@ class TrainingNet(NeuralNet):
                 self.notify("on_train_end", X=dataset, y=None)
             finally:
                 del self.shuffle_generator_, self.dropout_generator_, self._seed_global_
+                for _, callback in getattr(self, "callbacks_", ()):
+                    if isinstance(callback, ProgressLog):
+                        callback._close()  # a failed fit too: no bar left open, no data held
         return self
 
     def _warn_stopped(self):

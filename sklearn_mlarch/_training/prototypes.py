@@ -55,9 +55,10 @@ class PrototypicalModule(nn.Module):
     torch.Size([18, 3])
     """
 
-    def __init__(self, network):
+    def __init__(self, network, n_classes=None):
         super().__init__()
         self.network = network
+        self.n_classes = n_classes  # None: read from the labels (a device sync per batch)
 
     def forward(self, support_X, support_y, query_X):
         T, n, m = support_X.shape[0], support_X.shape[1], query_X.shape[1]
@@ -66,11 +67,12 @@ class PrototypicalModule(nn.Module):
         embedded = self.network.embed(rows)
         support = embedded[:T * n].reshape(T, n, -1)
         query = embedded[T * n:].reshape(T, m, -1)
-        n_classes = int(support_y.max()) + 1
+        n_classes = self.n_classes if self.n_classes is not None else int(support_y.max()) + 1
         logits = -squared_distances(query, class_means(support, support_y, n_classes))
         return logits.reshape(T * m, n_classes)
 
 
-def build_prototypical_module(network, network_kwargs):
-    """The wrapped estimator's network (its head unused) in a :class:`PrototypicalModule`."""
-    return PrototypicalModule(network(**dict(network_kwargs, n_outputs=1)))
+def build_prototypical_module(network, network_kwargs, n_classes=None):
+    """The wrapped estimator's network (its head unused) in a :class:`PrototypicalModule`
+    for episodes of ``n_classes`` ways."""
+    return PrototypicalModule(network(**dict(network_kwargs, n_outputs=1)), n_classes)

@@ -191,7 +191,7 @@ class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         n_way = meta.n_way_
-        if len(self.classes_) > n_way and meta.net_.module_.shared_head is None:
+        if len(self.classes_) > meta._way_limit():
             raise ValueError(f"The support set has {len(self.classes_)} classes, but the "
                              f"meta-learner was trained on {n_way}-way episodes without a "
                              f"shared head: adapt to at most {n_way} classes, or meta-train "

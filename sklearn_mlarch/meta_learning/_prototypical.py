@@ -114,7 +114,8 @@ class PrototypicalClassifier(ClassifierMixin, _EpisodeClassifier, _BaseEpisodic)
         return EpisodeTargets(True, self.n_way, owner=type(self).__name__)
 
     def _module(self, network, kwargs, targets):
-        return build_prototypical_module, dict(network=network, network_kwargs=kwargs)
+        return build_prototypical_module, dict(network=network, network_kwargs=kwargs,
+                                               n_classes=targets.n_outputs)
 
     def _adapted_type(self):
         return PrototypeClassifier

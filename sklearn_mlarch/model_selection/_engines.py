@@ -15,6 +15,7 @@ fit, the scores of ``_fit_and_score`` and the fitted model. Two engines:
   workers is reported as a failed fit (``error_score``), never a hang.
 """
 
+import asyncio
 import concurrent.futures
 import operator
 import time
@@ -143,6 +144,7 @@ class DaskEngine:
     def __init__(self, client, X, y, fit_kwargs):
         self.client, self.fit_kwargs = client, fit_kwargs
         self.X, self.y = X, y
+        self._lost_since = {}  # future key -> when it was first seen lost (see _settle)
 
     def __enter__(self):
         # X and y as the results of tasks, not scattered data: a worker that
@@ -164,7 +166,7 @@ class DaskEngine:
         return result
 
     def wait_any(self, futures):
-        return _settle(list(futures), any_=True)
+        return _settle(list(futures), any_=True, lost_since=self._lost_since)
 
     def outcome(self, future, fit):
         try:
@@ -176,14 +178,14 @@ class DaskEngine:
 
     def wave(self, fits):
         futures = [self.submit(fit) for fit in fits]
-        _settle(futures)
+        _settle(futures, lost_since=self._lost_since)
         return [self.outcome(f, fit) for f, fit in zip(futures, fits)]
 
 
 _SETTLED = ("finished", "error", "cancelled")
 
 
-def _settle(futures, any_=False, poll=0.5, lost_after=LOST_AFTER_S):
+def _settle(futures, any_=False, poll=0.5, lost_after=LOST_AFTER_S, lost_since=None):
     """Wait until every future (``any_``: one) has finished, failed or been cancelled.
 
     Returns the settled futures. The futures' states are polled instead of
@@ -191,10 +193,12 @@ def _settle(futures, any_=False, poll=0.5, lost_after=LOST_AFTER_S):
     worker restarts (dask/distributed#6074). A future lost with its worker is
     normally recomputed by Dask; one still lost after ``lost_after`` seconds
     is cancelled, so that it is reported as a failed fit rather than awaited.
+    ``lost_since`` (future key -> when it was first seen lost) carries that
+    clock across calls: the asynchronous scheduler calls once per finished fit.
     """
     from distributed import wait
 
-    lost_since = {}
+    lost_since = {} if lost_since is None else lost_since
     while True:
         settled = {f for f in futures if f.status in _SETTLED}
         if len(settled) == len(futures) or (any_ and settled):
@@ -202,10 +206,12 @@ def _settle(futures, any_=False, poll=0.5, lost_after=LOST_AFTER_S):
         pending = [f for f in futures if f not in settled]
         try:
             wait(pending, timeout=poll, return_when="FIRST_COMPLETED")
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
             pass
-        except Exception:  # a future cancelled while waiting: look again, after a pause
-            time.sleep(poll)
+        except Exception:
+            if not any(f.cancelled() for f in pending):
+                raise  # not a cancelled future (a closed client, say): never loop on it
+            time.sleep(poll)  # a future cancelled while waiting: look again, after a pause
         now = time.monotonic()
         for f in pending:
             if f.status != "lost":

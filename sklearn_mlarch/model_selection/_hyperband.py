@@ -42,11 +42,10 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from typing_extensions import Self
 
-_NO_RESOURCE = "none of max_epochs, max_iter, n_estimators"
-
 
 # parameters that usually measure a training budget, suggested as resources
 _RESOURCES = ("max_epochs", "max_iter", "n_estimators", "n_meta_iter")
+_NO_RESOURCE = "none of " + ", ".join(_RESOURCES)
 
 
 class HyperbandSearchCV(BaseSearchCV):

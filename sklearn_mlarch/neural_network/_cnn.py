@@ -115,10 +115,10 @@ class _BaseCNN(NeuralEstimator):
     _reads_variable_length = True
 
     def _network(self):
-        if self.architecture in SERIES_NETWORKS:
-            return SERIES_NETWORKS[self.architecture], self._series_kwargs()
         if self.architecture is not None and len(self.input_shape_) != 2:
             raise ValueError(self._images_refused())
+        if self.architecture in SERIES_NETWORKS:
+            return SERIES_NETWORKS[self.architecture], self._series_kwargs()
         return super()._network()
 
     def _images_refused(self):
@@ -127,9 +127,7 @@ class _BaseCNN(NeuralEstimator):
                 "architecture=None (a 2-D CNN for images), or give signals (n, C, L).")
 
     def _series_kwargs(self):
-        """Network arguments of ``architecture`` 'resnet' or 'inception', checked."""
-        if len(self.input_shape_) != 2:
-            raise ValueError(self._images_refused())
+        """Network arguments of ``architecture`` 'resnet' or 'inception' (for signals), checked."""
         given = [name for name in ("kernel_size", "pool_size", "hidden_sizes")
                  if getattr(self, name) is not None]
         if self.dropout not in (None, 0):

@@ -72,6 +72,21 @@ def test_verbose_bar_draws_a_tqdm_bar(capsys, digits):
                      captured.err.rsplit("\r", 1)[-1])
 
 
+def test_a_failed_fit_closes_its_bar(digits):
+    tqdm = pytest.importorskip("tqdm")
+    from skorch.callbacks import Callback
+
+    class Fails(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise RuntimeError("a failing callback")
+
+    X, y = digits
+    before = len(getattr(tqdm.tqdm, "_instances", ()))
+    with pytest.raises(RuntimeError, match="a failing callback"):
+        _cnn(verbose="bar", callbacks=[Fails()]).fit(X[:100], y[:100])
+    assert len(getattr(tqdm.tqdm, "_instances", ())) == before  # no bar left open
+
+
 def test_verbose_bar_without_tqdm_says_how_to_install_it(monkeypatch, digits):
     monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)

@@ -174,5 +174,8 @@ def test_a_lost_future_is_cancelled_not_awaited(dask_client):
             return getattr(self.future, name)
 
     lost = _Lost(slow)
+    seen = {}  # the engine's clock: kept across calls (one per finished fit in ASHA)
+    assert _settle([fast, lost], any_=True, lost_after=60, lost_since=seen) == {fast}
+    assert lost.key in seen
     settled = _settle([fast, lost], lost_after=0.5)
     assert settled == {fast, lost} and slow.cancelled() and fast.result() == 1
