@@ -211,4 +211,8 @@ class ValidationScore(Callback):
         if outputs:
             y = torch.cat(targets).to(outputs[0].device)
             name = f"valid_{net.criterion_.score_name}"
-            net.history.record(name, net.criterion_.score(torch.cat(outputs), y))
+            score = net.criterion_.score(torch.cat(outputs), y)
+            earlier = [row[name] for row in net.history[:-1] if name in row]
+            net.history.record(name, score)
+            # as skorch's scoring callbacks do: the progress line highlights the best
+            net.history.record(f"{name}_best", not earlier or score > max(earlier))
