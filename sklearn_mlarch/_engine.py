@@ -88,7 +88,7 @@ def fused_supported(optimizer, device, **kwargs):
 APPLIED_ON_WARM_START = frozenset({
     "lr", "weight_decay", "optimizer", "optimizer_kwargs", "trunk_lr", "max_epochs",
     "batch_size", "verbose", "warm_start", "random_state", "init_from", "class_weight",
-    "callbacks"})
+    "callbacks", "augment"})
 
 ENGINE_CONSTRAINTS = {
     "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -149,6 +149,7 @@ class EngineConfig:
     freeze: Any = None
     unfreeze_after: Any = None
     trunk_lr: Any = None
+    augment: Any = None  # the CNN estimators' (applied to training batches)
     # what a divergence message advises (the parameter to lower, other advice)
     divergence_advice: tuple = ("lr", "")
 

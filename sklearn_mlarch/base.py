@@ -134,7 +134,8 @@ class BaseNeuralEstimator(BaseEstimator):
             dataset, epochs = self._dataset(targets, net, config, X, codes, weights,
                                             epochs, continuing, **data)
             trained_before = len(net.history)
-            net.train_epochs(dataset, epochs)
+            net.train_epochs(dataset, epochs, augment=config.augment,
+                             sample_shape=getattr(self._reader(), "input_shape_", None))
             # counted on, not read from the history, which load_model starts anew
             self.n_iter_ = (self.n_iter_ if continuing else 0) + len(net.history) - trained_before
             self.net_, self.targets_ = net, targets

@@ -191,8 +191,8 @@ def save_model(estimator: BaseEstimator, path: str | os.PathLike[str]) -> Path:
     Notes
     -----
     Parameters that JSON cannot hold (callbacks, an optimizer class, a
-    torch ``module``, ``init_from``) are not saved: :func:`load_model`
-    restores their defaults, or what you pass it. The optimizer state and
+    torch ``module``, ``init_from``, a callable ``augment``) are not saved:
+    :func:`load_model` restores their defaults, or what you pass it. The optimizer state and
     the training history are not saved; the network's weights are.
 
     Examples

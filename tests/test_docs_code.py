@@ -39,21 +39,16 @@ def python_blocks(path):
     return blocks
 
 
-def test_blocks_are_found():
+def test_blocks_are_found(tmp_path):
     # the extraction itself: a page of each kind, with and without a marker
     md = "x\n```python\na = 1\n```\n<!-- not-run: needs a cluster -->\n```python\nb\n```\n"
     rst = ("Text::\n\n   literal\n\n.. code-block:: python\n\n   a = 1\n\n   b = a\n\nEnd\n\n"
            ".. not-run: needs a cluster\n\n.. code-block:: python\n\n   Client('x')\n")
-    tmp = ROOT / "tests" / "docs"
-    (tmp / "_probe.md").write_text(md)
-    (tmp / "_probe.rst").write_text(rst)
-    try:
-        assert python_blocks(tmp / "_probe.md") == [("a = 1\n", None), ("b\n", "needs a cluster")]
-        assert python_blocks(tmp / "_probe.rst") == [("a = 1\n\nb = a\n\n", None),
+    (tmp_path / "probe.md").write_text(md)
+    (tmp_path / "probe.rst").write_text(rst)
+    assert python_blocks(tmp_path / "probe.md") == [("a = 1\n", None), ("b\n", "needs a cluster")]
+    assert python_blocks(tmp_path / "probe.rst") == [("a = 1\n\nb = a\n\n", None),
                                                      ("Client('x')\n", "needs a cluster")]
-    finally:
-        (tmp / "_probe.md").unlink()
-        (tmp / "_probe.rst").unlink()
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if python_blocks(p)],

@@ -82,14 +82,20 @@ class BatchIterator:
         Fold a last batch of one sample into the batch before it (65 samples
         with batch size 64 give one batch of 65): batch normalisation cannot
         compute statistics of a single sample.
+    augment : callable or None, default=None
+        ``augment(X_batch, batch_index) -> X_batch`` applied to each batch's
+        ``X`` (an :class:`~sklearn_mlarch._training.augment.Augmenter`; the
+        engine passes one for training batches only).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None, merge_single=False):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, merge_single=False,
+                 augment=None):
         self.dataset = dataset
         self.batch_size = max(1, int(batch_size))
         self.shuffle = shuffle
         self.generator = generator
         self.merge_single = merge_single
+        self.augment = augment
 
     def _starts(self):
         n, bs = len(self.dataset), self.batch_size
@@ -103,14 +109,15 @@ class BatchIterator:
 
     def __iter__(self):
         bounds = self._starts()
+        order = None
         if self.shuffle:
             order = torch.randperm(len(self.dataset), generator=self.generator)
             order = order.to(self.dataset.X.device)
-            for a, b in zip(bounds[:-1], bounds[1:]):
-                yield self.dataset[order[a:b]]
-        else:
-            for a, b in zip(bounds[:-1], bounds[1:]):
-                yield self.dataset[a:b]
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            batch = self.dataset[a:b] if order is None else self.dataset[order[a:b]]
+            if self.augment is not None:
+                batch = Batch(self.augment(batch[0], i), batch[1], batch.sample_weight)
+            yield batch
 
 
 class HoldoutSplit:

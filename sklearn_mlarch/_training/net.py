@@ -27,6 +27,7 @@ from skorch.utils import TeeGenerator
 from ..exceptions import TrainingStoppedWarning
 from ..networks.random import Dropout, use_generator, uses_global_rng
 from ..utils._threads import torch_threads, worker_threads
+from .augment import Augmenter
 from .data import ArrayDataset, BatchIterator
 from .objectives import Objective
 from .progress import ProgressLog
@@ -198,7 +199,8 @@ class TrainingNet(NeuralNet):
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
         return BatchIterator(dataset, batch_size, shuffle=training,
                              generator=getattr(self, "shuffle_generator_", None),
-                             merge_single=True)
+                             merge_single=True,
+                             augment=getattr(self, "augmenter_", None) if training else None)
 
     # ------------------------------------------------------------------- steps
     def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
@@ -273,12 +275,18 @@ class TrainingNet(NeuralNet):
         epoch = len(self.history)
         self.shuffle_generator_.manual_seed(epoch_seed(self.seed, epoch, 0))
         self.dropout_generator_.manual_seed(epoch_seed(self.seed, epoch, 1))
+        if getattr(self, "augmenter_", None) is not None:
+            self.augmenter_.epoch = epoch  # batch i draws from (seed, epoch, i)
         if self._seed_global_:
             torch.manual_seed(epoch_seed(self.seed, epoch, 2))
 
     # ------------------------------------------------------------------ training
-    def train_epochs(self, dataset, epochs):
+    def train_epochs(self, dataset, epochs, augment=None, sample_shape=None):
         """Train ``epochs`` more epochs on ``dataset``.
+
+        ``augment`` (the estimator's parameter: a callable, a built-in name or
+        a list of names, for samples of ``sample_shape``) is applied to each
+        training batch (:mod:`~sklearn_mlarch._training.augment`).
 
         Shuffling and dropout draw from the net's own generators; only a
         module that draws from torch's global generator (torch's own dropout
@@ -293,6 +301,12 @@ class TrainingNet(NeuralNet):
         cuda = str(self.device).startswith("cuda")
         if cuda and dataset.nbytes() <= DEVICE_DATA_BYTES:
             dataset = dataset.to(self.device)
+        if augment is not None and not isinstance(dataset, ArrayDataset):
+            raise ValueError("augment applies to batches of samples, not to the episodes "
+                             "of meta-learning: pass augment=None.")
+        self.augmenter_ = None if augment is None else Augmenter(
+            augment, sample_shape or tuple(dataset.X.shape[1:]), self.seed,
+            ragged=bool(torch.isnan(dataset.X).any()) if dataset.X.is_floating_point() else False)
         self.shuffle_generator_ = torch.Generator()
         self.dropout_generator_ = torch.Generator(device=self.device if cuda else "cpu")
         # on a GPU, torch's fused dropout kernel costs a fraction of a mask
@@ -323,6 +337,7 @@ class TrainingNet(NeuralNet):
                 self.notify("on_train_end", X=dataset, y=None)
             finally:
                 del self.shuffle_generator_, self.dropout_generator_, self._seed_global_
+                del self.augmenter_
                 for _, callback in getattr(self, "callbacks_", ()):
                     if isinstance(callback, ProgressLog):
                         callback._close()  # a failed fit too: no bar left open, no data held

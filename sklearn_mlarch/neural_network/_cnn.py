@@ -62,7 +62,23 @@ _CNN_PARAMS = """\
         over all positions, or flattened. None: 'flatten' for images, 'avg'
         for signals given as ``(n, C, L)`` arrays or with ``input_shape``,
         'flatten' for flat rows without ``input_shape`` (often tabular data,
-        where a position is a feature)."""
+        where a position is a feature).
+    augment : callable, str or list of str, default=None
+        Data augmentation of each training batch (never of the validation
+        rows that ``early_stopping`` holds out, nor at prediction). A
+        built-in by name, or a list of names applied in order: for images
+        'crop' (a random crop of the image zero-padded by 10 % of each side,
+        at least one pixel: a random shift) and 'flip' (horizontal, with
+        probability 0.5); for series 'jitter' (Gaussian noise of 0.03 times
+        each channel's standard deviation), 'scale' (each series times a
+        factor drawn from N(1, 0.1)) and 'window' (a random window of 90 %
+        of the length stretched back to it, linearly interpolated). Or a
+        callable ``f(X_batch, generator)`` (or ``f(X_batch)``) taking a torch
+        tensor ``(B, *input_shape)`` on the training device and returning
+        one of the same shape and dtype. Batch ``i`` of epoch ``e`` draws
+        from a ``torch.Generator`` seeded by the estimator's seed, ``e`` and
+        ``i``, so a warm start continues exactly. A callable is not saved by
+        :func:`~sklearn_mlarch.save_model`: pass it to ``load_model``."""
 
 # the Notes section of both CNN estimators (prose, not parameters)
 _CNN_NOTES = """\
@@ -102,6 +118,7 @@ class _BaseCNN(NeuralEstimator):
         "dropout": [None, Interval(Real, 0, 1, closed="left")],
         "hidden_sizes": [None, tuple, list],
         "global_pool": [None, StrOptions(set(GLOBAL_POOLS))],
+        "augment": [None, callable, str, list, tuple],
     }
     _network_class = CNNNetwork
 
@@ -292,7 +309,7 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
 
     def __init__(self, input_shape=None, *, architecture=None, channels=None, kernel_size=None,
                  pool_size=None, batch_norm=True, dropout=None, hidden_sizes=None,
-                 global_pool=None,
+                 global_pool=None, augment=None,
                  max_epochs="auto", batch_size="auto", lr=1e-3, lr_schedule="plateau",
                  optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
@@ -342,7 +359,7 @@ class CNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseCNN):
 
     def __init__(self, input_shape=None, *, architecture=None, channels=None, kernel_size=None,
                  pool_size=None, batch_norm=True, dropout=None, hidden_sizes=None,
-                 global_pool=None,
+                 global_pool=None, augment=None,
                  max_epochs="auto", batch_size="auto", lr=1e-3, lr_schedule="plateau",
                  optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
