@@ -1,5 +1,7 @@
 """The estimators and searches on a real Dask LocalCluster through joblib."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -135,18 +137,27 @@ def test_a_killed_worker_is_retried_or_reported_never_a_hang(dask_client, digits
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()  # ...and Dask retried
 
     space = {"lr": [1e-2, 2e-2], "callbacks": [None, [_KillsItsWorker()]]}
-    with parallel_config(backend="dask"), pytest.warns(FitFailedWarning):
-        search = HyperbandSearchCV(cnn.set_params(callbacks=None), space, cv=2,
-                                   error_score=-1.0, random_state=0).fit(X, y)
+    search = HyperbandSearchCV(cnn.set_params(callbacks=None), space, cv=2,
+                               error_score=-1.0, random_state=0)
+    with parallel_config(backend="dask"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            search.fit(X, y)
+        except ValueError as exc:
+            # a fit queued on a worker that a killer takes down is counted as
+            # suspicious by Dask too: when every fit met one, all are reported
+            # failed (scikit-learn's "All the N fits failed"), still no hang
+            assert "fits failed" in str(exc) and "KilledWorker" in str(exc)
+            return
+    assert any(issubclass(w.category, FitFailedWarning) for w in caught)
     res = search.cv_results_
     killer = np.array([p["callbacks"] is not None for p in res["params"]])
     assert killer.any() and (~killer).any()
     assert (res["mean_test_score"][killer] == -1).all()  # reported as failed fits
-    # every fold is a real score or a reported failure, nothing lost or hung: a
-    # fit running beside a killer on a worker that dies may be reported failed
-    # too (Dask counts it as suspicious), so which innocent folds finish is a race
+    # every fold is a real score or a reported failure, nothing lost or hung;
+    # which innocent folds finish beside a killer is a race
     folds = np.array([res[f"split{i}_test_score"] for i in range(2)])
-    assert np.isin(folds, -1.0).all(axis=0)[killer].all()
+    assert (folds[:, killer] == -1).all()
     assert ((folds == -1) | ((folds >= 0) & (folds <= 1))).all()
 
 
