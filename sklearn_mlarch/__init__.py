@@ -25,8 +25,10 @@ _LAZY = {
     "MAMLClassifier": "sklearn_mlarch.meta_learning",
     "MAMLRegressor": "sklearn_mlarch.meta_learning",
     "PrototypicalClassifier": "sklearn_mlarch.meta_learning",
+    "Streamed": "sklearn_mlarch._training.stream",
     "save_model": "sklearn_mlarch.persistence",
     "load_model": "sklearn_mlarch.persistence",
+    "fit_distributed": "sklearn_mlarch.distributed",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

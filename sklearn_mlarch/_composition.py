@@ -115,7 +115,7 @@ class NeuralMetaEstimator(MetaEstimatorMixin, BaseNeuralEstimator):
         if reset:
             self.estimator_ = clone(self._base())
         try:
-            X, y = self.estimator_._validate_X(X, y, reset=reset, targets=targets)
+            X, y = self.estimator_._read_input(X, y, reset=reset, targets=targets)
         except ValueError as exc:
             if reset:  # what the wrapped estimator cannot read: its name is the news
                 raise

@@ -8,7 +8,10 @@ meta-estimators read their input through the estimator they wrap.
 """
 
 import numpy as np
-from sklearn.utils.validation import check_array, check_consistent_length, validate_data
+from sklearn.utils.validation import (_check_y, check_array, check_consistent_length,
+                                      validate_data)
+
+from ._training.stream import IterableSource, LazyRows, is_streamed, source_of
 
 from .networks.blocks import positive_ints
 
@@ -69,6 +72,36 @@ class InputReader:
     def _finalize_input(self, X, padded):
         """Hook: last checks once X has its network shape ``(n, *input_shape_)``."""
         return X
+
+    def _read_input(self, X, y="no_validation", reset=True, targets=None):
+        """``(X, y)`` for the network: in-memory data validated whole, a
+        streamed source (memmap, Dask array, torch Dataset) read lazily."""
+        if is_streamed(X):
+            return self._validate_streamed(source_of(X), y, reset, targets)
+        return self._validate_X(X, y, reset=reset, targets=targets)
+
+    def _validate_streamed(self, source, y, reset, targets):
+        """Check a streamed source's first rows as an array would be checked,
+        and its labels whole; its values are checked as each batch is read."""
+        fitting = not (isinstance(y, str) and y == "no_validation")
+        if isinstance(source, IterableSource):  # read once, to a file read in batches
+            source, labels = source.spool()
+            y = labels if fitting and y is None else y
+        n = len(source)
+        if n < (2 if fitting else 1):
+            raise ValueError(f"X has {n} sample(s), but {type(self).__name__} needs at "
+                             f"least {2 if fitting else 1}.")
+        if fitting and y is None:
+            y = source.labels()  # a Dataset's own labels
+        self._validate_X(source.read(slice(0, 2)), reset=reset)  # shape, layout
+        if fitting:
+            if targets.allow_missing:
+                y = check_missing_targets(self, np.empty((n, 0)), y)
+            else:
+                y = _check_y(y, multi_output=targets.multi_output, y_numeric=targets.numeric,
+                             estimator=self)
+                check_consistent_length(np.empty((n, 0)), y)
+        return LazyRows(source, self.input_shape_, self.dtype), y
 
     def _validate_X(self, X, y="no_validation", reset=True, targets=None):
         """Validate X (and y unless ``"no_validation"``, as ``targets`` reads it) and

@@ -27,6 +27,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._engine import APPLIED_ON_WARM_START, EngineConfig, auto_batch_size, build_net, continue_net
 from ._fitting import _exclusive_fit, _restore_on_error, check_unchanged, setup_signature
 from ._targets import targets_from_state, targets_state
+from ._training.stream import IterableSource, is_streamed, source_of
+
+#: rows of an IterableDataset held at once in prediction
+ITERABLE_BLOCK = 4096
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -75,7 +79,7 @@ class BaseNeuralEstimator(BaseEstimator):
         return self._network_class, self._network_kwargs()
 
     def _validate_input(self, X, y="no_validation", reset=True, targets=None):
-        return self._reader()._validate_X(X, y, reset=reset, targets=targets)
+        return self._reader()._read_input(X, y, reset=reset, targets=targets)
 
     def _init_hook(self, config, targets):
         """A callable applied to the freshly initialised module, or None: the
@@ -156,7 +160,8 @@ class BaseNeuralEstimator(BaseEstimator):
 
     # -------------------------------------------------------------- interface
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None,
+            sample_weight: ArrayLike | None = None) -> Self:
         """Train the network for ``max_epochs`` epochs.
 
         With ``warm_start=True`` and a fitted estimator, training continues
@@ -181,7 +186,8 @@ class BaseNeuralEstimator(BaseEstimator):
         return self._train(X, y, sample_weight, incremental=self._engine_config().warm_start)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
+    def partial_fit(self, X: ArrayLike, y: ArrayLike | None = None,
+                    classes: ArrayLike | None = None,
                     sample_weight: ArrayLike | None = None) -> Self:
         """Train exactly one epoch, continuing from the current weights.
 
@@ -212,6 +218,15 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _predict_raw(self, X, embed=False):
         check_is_fitted(self)
+        if is_streamed(X) and isinstance(source_of(X), IterableSource):
+            # read once, in order: blocks in memory, each predicted as an array is
+            parts = [self._predict_raw(block, embed) for block, _ in
+                     source_of(X).chunks(ITERABLE_BLOCK)]
+            if not parts:
+                raise ValueError("X, an IterableDataset, yielded no samples.")
+            if isinstance(parts[0], tuple):
+                return tuple(np.concatenate(p) for p in zip(*parts))
+            return np.concatenate(parts)
         X, _ = self._validate_input(X, reset=False)
         # the network keeps the dtype it was built with, whatever dtype says now
         X = X.astype(torch.empty((), dtype=self.net_.dtype).numpy().dtype, copy=False)

@@ -11,7 +11,8 @@ Examples
 True
 """
 
-__all__ = ["ConcurrentFitError", "TrainingDivergedError", "TrainingStoppedWarning"]
+__all__ = ["ConcurrentFitError", "DistributedFitError", "TrainingDivergedError",
+           "TrainingStoppedWarning"]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -25,6 +26,14 @@ class ConcurrentFitError(RuntimeError):
     """One estimator object was fitted from two threads at once.
 
     Fit a clone (``sklearn.base.clone``) in each thread instead.
+    """
+
+
+class DistributedFitError(RuntimeError):
+    """A process of :func:`~sklearn_mlarch.distributed.fit_distributed` failed.
+
+    The message names the process (its rank), its exit code or signal, or
+    the exception it raised; the estimator is left as it was.
     """
 
 

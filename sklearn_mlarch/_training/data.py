@@ -10,6 +10,8 @@ import skorch.dataset
 import torch
 from sklearn.model_selection import train_test_split
 
+from .stream import LazyRows
+
 
 class Batch(tuple):
     """A batch ``(X, y)`` that also carries ``sample_weight`` as its own field.
@@ -38,7 +40,8 @@ class ArrayDataset(skorch.dataset.Dataset):
     """
 
     def __init__(self, X, y=None, sample_weight=None):
-        self.X = torch.as_tensor(X)
+        # rows of a source read batch by batch (stream.py) stay as they are
+        self.X = X if isinstance(X, LazyRows) else torch.as_tensor(X)
         self.y = None if y is None else torch.as_tensor(y)
         self.sample_weight = None if sample_weight is None else torch.as_tensor(sample_weight)
 
@@ -49,22 +52,37 @@ class ArrayDataset(skorch.dataset.Dataset):
         return None if t is None else t[idx]
 
     def __getitem__(self, idx):
-        return Batch(self.X[idx], self._take(self.y, idx), self._take(self.sample_weight, idx))
+        return self.batch(idx, self.X[idx])
+
+    def batch(self, idx, X):
+        """The :class:`Batch` of rows ``idx``, whose ``X`` is given (already read)."""
+        return Batch(X, self._take(self.y, idx), self._take(self.sample_weight, idx))
 
     def subset(self, idx):
+        if isinstance(self.X, LazyRows):  # selected, not read
+            idx = torch.as_tensor(idx, dtype=torch.long, device=self._device())
+            return ArrayDataset(self.X.subset(idx.cpu().numpy()), self._take(self.y, idx),
+                                self._take(self.sample_weight, idx))
         idx = torch.as_tensor(idx, dtype=torch.long, device=self.X.device)
         return ArrayDataset(*self[idx], self._take(self.sample_weight, idx))
 
+    def _device(self):
+        return (self.y if self.y is not None else self.X).device
+
     def to(self, device):
-        """A copy whose tensors live on ``device`` (the same object when they already do)."""
-        if self.X.device == torch.device(device):
+        """A copy whose tensors live on ``device`` (the same object when they already do).
+
+        Streamed rows stay where they are read; each batch moves on its own."""
+        if self._device() == torch.device(device):
             return self
-        move = (lambda t: None if t is None else t.to(device))
-        return ArrayDataset(move(self.X), move(self.y), move(self.sample_weight))
+        move = (lambda t: None if t is None or isinstance(t, LazyRows) else t.to(device))
+        X = self.X if isinstance(self.X, LazyRows) else move(self.X)
+        return ArrayDataset(X, move(self.y), move(self.sample_weight))
 
     def nbytes(self):
         return sum(t.element_size() * t.nelement()
-                   for t in (self.X, self.y, self.sample_weight) if t is not None)
+                   for t in (self.X, self.y, self.sample_weight)
+                   if t is not None and not isinstance(t, LazyRows))
 
 
 class BatchIterator:
@@ -113,8 +131,13 @@ class BatchIterator:
         if self.shuffle:
             order = torch.randperm(len(self.dataset), generator=self.generator)
             order = order.to(self.dataset.X.device)
-        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-            batch = self.dataset[a:b] if order is None else self.dataset[order[a:b]]
+        index = [slice(a, b) if order is None else order[a:b]
+                 for a, b in zip(bounds[:-1], bounds[1:])]
+        X = self.dataset.X
+        rows = (X.batches(index, self.generator) if isinstance(X, LazyRows)
+                else (X[idx] for idx in index))
+        for i, (idx, Xi) in enumerate(zip(index, rows)):
+            batch = self.dataset.batch(idx, Xi)
             if self.augment is not None:
                 batch = Batch(self.augment(batch[0], i), batch[1], batch.sample_weight)
             yield batch

@@ -22,6 +22,12 @@ import numpy as np
 import torch
 
 from .data import Batch
+from .stream import LazyRows
+
+
+def as_rows(X):
+    """``X`` as a tensor, or as it is when read batch by batch (:class:`LazyRows`)."""
+    return X if isinstance(X, LazyRows) else torch.as_tensor(X)
 
 #: meta-iterations per engine epoch (one row of the history, one log line)
 ITERATIONS_PER_EPOCH = 100
@@ -168,7 +174,7 @@ class GroupSampler(_Sampler):
 
     def __init__(self, X, y, group_codes, n_groups, n_support, n_query, **kwargs):
         super().__init__(n_support, n_query, **kwargs)
-        self.X, self.y = torch.as_tensor(X), torch.as_tensor(y)
+        self.X, self.y = as_rows(X), torch.as_tensor(y)
         self.table, self.counts = _padded_index(group_codes, n_groups)
 
     def sample(self, n_tasks, generator):
@@ -179,7 +185,7 @@ class GroupSampler(_Sampler):
         return X[:, :k], y[:, :k], X[:, k:], y[:, k:]
 
     def nbytes(self):
-        return self.X.element_size() * self.X.nelement()
+        return 0 if isinstance(self.X, LazyRows) else self.X.element_size() * self.X.nelement()
 
 
 class EpisodeSampler(_Sampler):
@@ -190,7 +196,7 @@ class EpisodeSampler(_Sampler):
 
     def __init__(self, X, y_codes, n_classes, n_way, n_support, n_query, **kwargs):
         super().__init__(n_support, n_query, **kwargs)
-        self.X = torch.as_tensor(X)
+        self.X = as_rows(X)
         self.n_way = n_way
         self.table, self.counts = _padded_index(y_codes, n_classes)
 
@@ -209,7 +215,7 @@ class EpisodeSampler(_Sampler):
         return (*flat(rows[..., :k]), *flat(rows[..., k:]))
 
     def nbytes(self):
-        return self.X.element_size() * self.X.nelement()
+        return 0 if isinstance(self.X, LazyRows) else self.X.element_size() * self.X.nelement()
 
 
 class ValidationEpisodes:

@@ -28,9 +28,11 @@ from ..exceptions import TrainingStoppedWarning
 from ..networks.random import Dropout, use_generator, uses_global_rng
 from ..utils._threads import torch_threads, worker_threads
 from .augment import Augmenter
+from . import distributed
 from .data import ArrayDataset, BatchIterator
 from .objectives import Objective
 from .progress import ProgressLog
+from .stream import LazyRows
 
 PREDICT_CHUNK = 128
 PREDICT_CHUNK_GPU = 4096
@@ -234,6 +236,8 @@ class TrainingNet(NeuralNet):
         return step
 
     def train_step_single(self, batch, **fit_params):
+        if getattr(self, "ddp_", None) is not None:  # data-parallel (distributed.py)
+            return distributed.train_step(self, batch, **fit_params)
         self._set_training(True)
         Xi, yi = batch
         y_pred = self.infer(Xi, **fit_params)
@@ -306,7 +310,8 @@ class TrainingNet(NeuralNet):
                              "of meta-learning: pass augment=None.")
         self.augmenter_ = None if augment is None else Augmenter(
             augment, sample_shape or tuple(dataset.X.shape[1:]), self.seed,
-            ragged=bool(torch.isnan(dataset.X).any()) if dataset.X.is_floating_point() else False)
+            ragged=isinstance(dataset.X, torch.Tensor) and dataset.X.is_floating_point()
+            and bool(torch.isnan(dataset.X).any()))
         self.shuffle_generator_ = torch.Generator()
         self.dropout_generator_ = torch.Generator(device=self.device if cuda else "cpu")
         # on a GPU, torch's fused dropout kernel costs a fraction of a mask
@@ -324,6 +329,7 @@ class TrainingNet(NeuralNet):
         masks = _nothing() if native_dropout else use_generator(self.dropout_generator_)
         with lock, rng, torch_threads(worker_threads()), masks:
             try:
+                distributed.start(self, dataset)  # when in a torch process group
                 self._notify_train_begin(dataset)
                 with _watch_ctrl_c() as ctrl_c:
                     try:
@@ -336,6 +342,7 @@ class TrainingNet(NeuralNet):
                         self._warn_stopped()
                 self.notify("on_train_end", X=dataset, y=None)
             finally:
+                distributed.stop(self)
                 del self.shuffle_generator_, self.dropout_generator_, self._seed_global_
                 del self.augmenter_
                 for _, callback in getattr(self, "callbacks_", ()):
@@ -421,13 +428,16 @@ def in_fixed_chunks(fn, X, device, chunk=None):
     """
     cuda = str(device).startswith("cuda")
     chunk = chunk or (PREDICT_CHUNK_GPU if cuda else PREDICT_CHUNK)
-    X = torch.as_tensor(X)
     n = len(X)
     outputs = []
     with torch.no_grad(), torch_threads(worker_threads()):
-        X = X.to(device, non_blocking=True)
-        for start in range(0, n, chunk):
-            Xi = X[start:start + chunk]
+        if isinstance(X, LazyRows):  # read chunk by chunk
+            rows = X.batches([slice(a, a + chunk) for a in range(0, n, chunk)])
+        else:
+            X = torch.as_tensor(X).to(device, non_blocking=True)
+            rows = (X[a:a + chunk] for a in range(0, n, chunk))
+        for Xi in rows:
+            Xi = Xi.to(device, non_blocking=True)
             if len(Xi) < chunk:  # pad the last chunk only, with copies of a real row
                 Xi = torch.cat([Xi, Xi[-1:].expand(chunk - len(Xi), *Xi.shape[1:])])
             outputs.append(fn(Xi))

@@ -20,6 +20,7 @@ from torch.func import functional_call
 
 from .._training.meta import InnerLoop, MAMLModule
 from .._training.net import in_fixed_chunks
+from .._training.stream import in_memory
 from ..networks import CNNNetwork
 from ._episodic import REFUSED, _BaseEpisodic
 
@@ -79,7 +80,7 @@ class _BaseMAML(_BaseEpisodic):
         device = self.net_.device
         params = {k: v.detach() for k, v in module.network.named_parameters()}
         buffers = dict(module.network.named_buffers())
-        X = torch.as_tensor(X, device=device)
+        X = torch.as_tensor(in_memory(X), device=device)  # a support set: small
         y = torch.as_tensor(y, device=device)
         with torch.no_grad():  # torch.func.grad still differentiates inside
             return self._inner_loop().adapt(params, buffers, X, y, steps, n_classes)
