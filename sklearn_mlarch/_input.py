@@ -114,7 +114,12 @@ class InputReader:
                 self._check_sample_shape(sample_shape)
             X = X.reshape(len(X), -1)
         fitting = not (isinstance(y, str) and y == "no_validation")
-        kwargs = dict(reset=reset, dtype=(np.float64, np.float32),
+        # integers straight to the training dtype: through float64 first, a
+        # uint8 image array would take 8 times its size, and the same again
+        # in the range check (the values are the same either way)
+        floats = (np.float32, np.float64) if np.dtype(self.dtype) == np.float32 else (
+            np.float64, np.float32)
+        kwargs = dict(reset=reset, dtype=floats,
                       ensure_min_samples=2 if fitting else 1,
                       ensure_all_finite="allow-nan" if padded else True)
         if fitting and targets.allow_missing:

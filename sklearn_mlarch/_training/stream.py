@@ -13,6 +13,8 @@ through torch's ``DataLoader``: batch ``i`` of an epoch is read by one
 worker while the network trains on the previous ones.
 """
 
+import ctypes
+import ctypes.util
 import itertools
 import mmap
 import os
@@ -24,6 +26,8 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 #: rows whose labels are read to learn a dataset's y (one streaming pass)
 LABEL_PASS_CHUNK = 256
+#: batches between two returns of freed memory to the system (see _trimmed)
+TRIM_EVERY = 64
 
 
 class Streamed:
@@ -360,7 +364,7 @@ class LazyRows:
         """
         workers = getattr(self.source, "num_workers", 0)
         if workers == 0:
-            return (self[i] for i in index)
+            return _trimmed(self[i] for i in index)
         if generator is None:  # prediction: leave the caller's generators alone
             generator = torch.Generator().manual_seed(0)
         loader = DataLoader(_Reads(self, index), batch_size=None, num_workers=workers,
@@ -371,7 +375,33 @@ class LazyRows:
             raise ValueError(f"num_workers={workers}: worker processes could not start "
                              f"here ({type(exc).__name__}: {exc}). Pass num_workers=0 to read "
                              "in this process.") from exc
-        return _until_done(batches)
+        return _trimmed(_until_done(batches))
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None (other C libraries)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def _trimmed(batches):
+    """Yield ``batches``, handing freed memory back to the system every few.
+
+    Each step allocates and frees the batch and the activations; glibc keeps
+    what is freed (its thresholds rise with the block sizes it sees), and
+    over an epoch of a large file the process's resident memory grew by
+    about 2 KB per row here (past 5 GB for 4 million rows of 1x28x28).
+    ``malloc_trim`` every ``TRIM_EVERY`` batches keeps it flat.
+    """
+    for i, batch in enumerate(batches):
+        if _MALLOC_TRIM is not None and i % TRIM_EVERY == TRIM_EVERY - 1:
+            _MALLOC_TRIM(0)
+        yield batch
 
 
 def _until_done(batches):

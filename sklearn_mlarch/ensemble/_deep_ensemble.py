@@ -11,7 +11,13 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from .._composition import NeuralMetaEstimator
 from .._targets import Targets
-from ..networks import CNNEnsembleNetwork, CNNNetwork, ensemble_network
+from ..networks import (CNNEnsembleNetwork, CNNNetwork, InceptionEnsembleNetwork,
+                        InceptionNetwork, ResNetEnsembleNetwork, ResNetNetwork,
+                        ensemble_network)
+
+# series networks computed as one network of grouped convolutions, masking included
+GROUPED_SERIES_NETWORKS = {InceptionNetwork: InceptionEnsembleNetwork,
+                           ResNetNetwork: ResNetEnsembleNetwork}
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -62,6 +68,8 @@ class EnsembleTargets(Targets):
             # CNN members as one grouped network: a few times faster than a loop
             kwargs.pop("variable_length", None)
             return CNNEnsembleNetwork, {**kwargs, "n_members": self.n_estimators}
+        if module in GROUPED_SERIES_NETWORKS:  # InceptionTime, ResNet: grouped as well
+            return GROUPED_SERIES_NETWORKS[module], {**kwargs, "n_members": self.n_estimators}
         return ensemble_network, {"network": module, "n_members": self.n_estimators, **kwargs}
 
     def sample_weight(self, sw, codes, dtype, seed=0):
@@ -120,11 +128,16 @@ _NOTES = """\
     The members train together in one network and one training loop: CNN
     members as one network of grouped convolutions
     (:class:`~sklearn_mlarch.networks.CNNEnsembleNetwork`, about 3 times
-    faster than 8 separate fits, ``benchmarks/RESULTS.md``), other networks
-    (RNNs, dense networks, a module of yours, CNNs on series of different
-    lengths, ``architecture='resnet'`` or ``'inception'`` CNNs) one after
+    faster than 8 separate fits, ``benchmarks/RESULTS.md``), as are
+    ``architecture='inception'`` members (InceptionTime's ensemble,
+    :class:`~sklearn_mlarch.networks.InceptionEnsembleNetwork`) and
+    ``'resnet'`` members
+    (:class:`~sklearn_mlarch.networks.ResNetEnsembleNetwork`), series of
+    different lengths included; other networks (RNNs, dense networks, a
+    module of yours, plain CNNs on series of different lengths) one after
     the other in one module
-    (:class:`~sklearn_mlarch.networks.MemberEnsemble`)."""
+    (:class:`~sklearn_mlarch.networks.MemberEnsemble`) or vectorised with
+    ``torch.func.vmap``."""
 
 
 class _BaseDeepEnsemble(NeuralMetaEstimator):

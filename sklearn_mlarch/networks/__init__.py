@@ -18,7 +18,9 @@ from .multitask import MultiTaskNetwork
 from .random import Dropout, use_generator
 from .rnn import RNNNetwork
 from .series import InceptionNetwork, ResNetNetwork
+from .series_ensemble import InceptionEnsembleNetwork, ResNetEnsembleNetwork
 
-__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "InceptionNetwork", "MLPNetwork",
-           "MemberEnsemble", "ModuleNetwork", "MultiTaskNetwork", "RNNNetwork", "ResNetNetwork",
+__all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "InceptionEnsembleNetwork",
+           "InceptionNetwork", "MLPNetwork", "MemberEnsemble", "ModuleNetwork",
+           "MultiTaskNetwork", "RNNNetwork", "ResNetEnsembleNetwork", "ResNetNetwork",
            "StackedEnsemble", "ensemble_network", "use_generator"]

@@ -5,6 +5,7 @@ imported once, a few seconds); every later call takes well under a second.
 """
 
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -223,11 +224,19 @@ def test_torchrun_launch(tmp_path):
 
     script, out = tmp_path / "train.py", tmp_path / "model.pkl"
     script.write_text(_TORCHRUN_SCRIPT)
-    run = subprocess.run(
+    # its own session: a timeout kills the launcher and the processes it started
+    launcher = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          str(script), str(out)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+    try:
+        stdout, stderr = launcher.communicate(timeout=120)
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.communicate()
+    run = subprocess.CompletedProcess(launcher.args, launcher.returncode, stdout, stderr)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.count("disagree on the seed") == 2  # both processes refused
     assert run.stdout.count("epoch 4/4") == 1  # progress from process 0 only

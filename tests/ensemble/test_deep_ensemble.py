@@ -1,10 +1,12 @@
 import numpy as np
 import torch
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 
 from sklearn_mlarch import CNNClassifier, FeedForwardRegressor, RNNClassifier
 from sklearn_mlarch.ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor
-from sklearn_mlarch.networks import CNNEnsembleNetwork, CNNNetwork, MemberEnsemble
+from sklearn_mlarch.networks import (CNNEnsembleNetwork, CNNNetwork, InceptionEnsembleNetwork,
+                                     MemberEnsemble, ResNetEnsembleNetwork)
 from sklearn_mlarch.utils._testing import FAST_PARAMS
 
 
@@ -165,3 +167,27 @@ def test_class_weight_of_the_wrapped_estimator_reaches_the_members(digits):
     assert 0 not in weighted.predict(X)  # a class weighted 0 is never learned
     plain = _ensemble(input_shape=(1, 8, 8), max_epochs=10).fit(X, y)
     assert plain.score(X, y) > 0.9  # the same data unweighted: class 0 is learned
+
+
+def test_inception_members_run_as_one_grouped_network():
+    # InceptionTime composed: DeepEnsembleClassifier(CNNClassifier(architecture='inception'))
+    rng = np.random.RandomState(0)
+    X = rng.randn(24, 1, 20).astype(np.float32)
+    y = np.arange(24) % 2
+    X[y == 1, 0] += 1.0
+    base = CNNClassifier(architecture="inception", channels=(2,) * 3, max_epochs=1)
+    ens = DeepEnsembleClassifier(base, n_estimators=2, random_state=0).fit(X, y)
+    assert type(ens.net_.module_) is InceptionEnsembleNetwork
+    assert ens.net_.module_.n_members == 2
+    members = ens.predict_member(X)
+    assert members.shape == (24, 2, 2) and _members_differ(members)
+    assert_allclose(ens.predict_proba(X), members.mean(axis=1), rtol=1e-6)
+    assert ens.predict(X).shape == (24,)
+    # series of different lengths: the grouped network masks the padding, as one network does
+    series = [rng.randn(1, n) for n in rng.randint(10, 20, size=12)]
+    ragged = DeepEnsembleClassifier(clone(base).set_params(architecture="resnet",
+                                                           channels=(2,)),
+                                    n_estimators=2, random_state=0).fit(series, y[:12])
+    assert type(ragged.net_.module_) is ResNetEnsembleNetwork
+    assert ragged.net_.module_.variable_length
+    assert ragged.predict_member(series).shape == (12, 2, 2)

@@ -159,14 +159,13 @@ def test_series_of_different_lengths(series, architecture):
     assert clf.predict_proba([np.tile(X[0], 2)]).shape == (1, 2)  # longer than in fit
 
 
-def test_deep_ensemble_runs_members_one_after_the_other(series):
+def test_deep_ensemble_runs_members_as_one_grouped_network(series):
     X, y = series
     ens = DeepEnsembleClassifier(CNNClassifier(architecture="inception", channels=(4, 4, 4),
                                                max_epochs=2), n_estimators=2, random_state=0)
     ens.fit(X, y)
     module = ens.net_.module_
-    assert type(module).__name__ == "MemberEnsemble"
-    assert all(type(m) is InceptionNetwork for m in module.members)
+    assert type(module).__name__ == "InceptionEnsembleNetwork" and module.n_members == 2
     assert ens.predict_proba(X[:3]).shape == (3, 2)
     assert ens.predict_member(X[:3]).shape == (3, 2, 2)
 
