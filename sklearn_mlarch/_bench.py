@@ -114,6 +114,10 @@ REGISTRY = {b.name: b for b in [
     Benchmark("maml-digits", "python benchmarks/bench_maml.py digits --threads 1", 15),
     Benchmark("fewshot", "python benchmarks/bench_fewshot.py --maml-minutes 12 "
               "--fomaml-minutes 6 --proto-minutes 4 --pretrain-epochs 3", 45),
+    Benchmark("data-memmap", "python benchmarks/bench_data.py memmap --rows 4200000 "
+              "--slice-rows 200000", 22),
+    Benchmark("data-folder", "python benchmarks/bench_data.py folder --images 3000", 2),
+    Benchmark("data-augment", "python benchmarks/bench_data.py augment --seeds 3", 12),
 ]}
 
 

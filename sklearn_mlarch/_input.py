@@ -11,29 +11,10 @@ import numpy as np
 from sklearn.utils.validation import (_check_y, check_array, check_consistent_length,
                                       validate_data)
 
-from ._training.stream import IterableSource, LazyRows, is_streamed, source_of
+from ._training.stream import (IterableSource, LazyRows, is_streamed, read_whole, source_of,
+                               check_representable as _check_representable)
 
 from .networks.blocks import positive_ints
-
-
-def _check_representable(X, dtype, name="X"):
-    """Raise when values of float64 ``X`` overflow or vanish in ``dtype``."""
-    finfo = np.finfo(dtype)
-    if X.dtype == dtype or X.size == 0:
-        return
-    magnitude = np.abs(X[np.isfinite(X)]) if np.isnan(X).any() else np.abs(X)
-    largest = magnitude.max(initial=0.0)
-    if largest > finfo.max:
-        raise ValueError(
-            f"{name} has values up to {largest:.3g}, beyond the range of {dtype} "
-            f"({finfo.max:.3g}): they would become infinite. Scale {name} (e.g. "
-            "StandardScaler) or pass dtype='float64'.")
-    nonzero = magnitude[magnitude > 0]
-    if nonzero.size and nonzero.min() < finfo.tiny:
-        raise ValueError(
-            f"{name} has non-zero values as small as {nonzero.min():.3g}, below the smallest "
-            f"normal {dtype} ({finfo.tiny:.3g}): they would lose precision or become 0. "
-            f"Scale {name} (e.g. StandardScaler) or pass dtype='float64'.")
 
 
 def check_missing_targets(estimator, X, y):
@@ -77,8 +58,15 @@ class InputReader:
         """``(X, y)`` for the network: in-memory data validated whole, a
         streamed source (memmap, Dask array, torch Dataset) read lazily."""
         if is_streamed(X):
-            return self._validate_streamed(source_of(X), y, reset, targets)
+            if self._reads_in_batches(reset):
+                return self._validate_streamed(source_of(X), y, reset, targets)
+            X = read_whole(X, f"{type(self).__name__} marks padding in X")
         return self._validate_X(X, y, reset=reset, targets=targets)
+
+    def _reads_in_batches(self, reset):
+        """Hook: whether a streamed X may be read batch by batch (not where
+        the whole X says where series end: padding)."""
+        return True
 
     def _validate_streamed(self, source, y, reset, targets):
         """Check a streamed source's first rows as an array would be checked,

@@ -125,6 +125,11 @@ def fit_distributed(estimator, X, y=None, *, n_processes=2, backend="gloo", **fi
                 pass
         except (mp.ProcessExitedException, mp.ProcessRaisedException) as exc:
             _raise_cause(exc, context, tmp, n_processes)
+        finally:  # Ctrl-C, or any error here: no process trains on alone
+            for process in context.processes:
+                if process.is_alive():
+                    process.terminate()
+                    process.join(5)
         fitted = _load(os.path.join(tmp, "fitted.pkl"))
     if fitted is None:
         raise DistributedFitError("Process 0 of fit_distributed ended without its model. "

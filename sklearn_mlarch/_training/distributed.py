@@ -84,18 +84,32 @@ def start(net, dataset):
     dist = torch.distributed
     device = net.device if dist.get_backend() == "nccl" else "cpu"
     # the same seed, data and batch size everywhere: max of (v, -v) over ranks
-    mine = torch.tensor([net.seed, len(dataset), net.batch_size], dtype=torch.float64)
+    mine = torch.tensor([net.seed, len(dataset), net.batch_size, *_fingerprint(dataset)],
+                        dtype=torch.float64)
     both = torch.cat([mine, -mine]).to(device)
     dist.all_reduce(both, op=dist.ReduceOp.MAX)
-    high, low = both[:3].cpu(), -both[3:].cpu()
+    k = len(mine)
+    high, low = both[:k].cpu(), -both[k:].cpu()
     if not torch.equal(high, low):
         raise ValueError(
-            "The processes of a data-parallel fit disagree on the seed, the number of samples "
-            f"or the batch size (from {low.tolist()} to {high.tolist()}): fit the same data with "
+            "The processes of a data-parallel fit disagree on the seed, the number of samples, "
+            "the batch size or the data (its targets and first and last rows): fit the same "
+            "data with "
             "the same estimator, and an int random_state, in every process.")
     vars(net)["ddp_"] = _State(rank, world_size, net.verbose)
     if rank > 0:
         net.verbose = 0  # progress is printed once, by rank 0
+
+
+def _fingerprint(dataset):
+    """Sums of the targets (weighted by position) and of the first and last rows:
+    processes that hold different data disagree on them."""
+    y = getattr(dataset, "y", None)
+    y = torch.zeros(1) if y is None else torch.nan_to_num(y.double().reshape(len(y), -1))
+    position = torch.arange(1, len(y) + 1, dtype=torch.float64).reshape(-1, 1)
+    ends = dataset.X[[0, len(dataset) - 1]] if len(dataset) else torch.zeros(1)
+    return [float(y.sum()), float((y * position).sum()),
+            float(torch.nan_to_num(ends.double()).sum())]
 
 
 def stop(net):

@@ -26,6 +26,8 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 #: rows whose labels are read to learn a dataset's y (one streaming pass)
 LABEL_PASS_CHUNK = 256
+#: items of a Dataset compared with its ``targets`` attribute before trusting it
+TARGETS_PROBES = 5
 #: batches between two returns of freed memory to the system (see _trimmed)
 TRIM_EVERY = 64
 
@@ -43,7 +45,7 @@ class Streamed:
     source : array-like or torch.utils.data.Dataset
         The data: an array-like of shape ``(n_samples, ...)`` read by
         indexing, a map-style ``Dataset`` yielding ``(x, y)`` or ``x``, or
-        an ``IterableDataset`` (``partial_fit`` and prediction only).
+        an ``IterableDataset`` (read in order; ``num_workers`` must be 0).
     num_workers : int, default=0
         Worker processes of torch's ``DataLoader`` that read the batches;
         0 reads them in the training process. Each worker's torch, NumPy
@@ -75,7 +77,7 @@ class Streamed:
 
 def is_streamed(X):
     """Whether ``X`` is read batch by batch rather than validated whole."""
-    if isinstance(X, (Streamed, Dataset, np.memmap)):
+    if isinstance(X, (Streamed, Dataset, np.memmap, ArraySource, DatasetSource)):
         return True
     if isinstance(X, (np.ndarray, torch.Tensor, list, tuple)) or hasattr(X, "columns") \
             or hasattr(X, "tocsr") or not hasattr(X, "shape") or not hasattr(X, "__getitem__"):
@@ -85,6 +87,8 @@ def is_streamed(X):
 
 def source_of(X):
     """The :class:`ArraySource` or :class:`DatasetSource` that reads ``X``."""
+    if isinstance(X, (ArraySource, DatasetSource)):
+        return X
     workers = X.num_workers if isinstance(X, Streamed) else 0
     X = X.source if isinstance(X, Streamed) else X
     if isinstance(X, IterableDataset):
@@ -97,17 +101,47 @@ def source_of(X):
                      "an array-like with shape and __getitem__, or a torch Dataset.")
 
 
-def dataset_labels(X):
-    """The labels a streamed ``X`` carries (a Dataset's, a stream's ``(x, y)``)."""
+def read_whole(X, why):
+    """An array-like source read whole, in memory (where batches cannot be
+    read alone: ``why``); a torch Dataset raises."""
+    X = X.source if isinstance(X, Streamed) else X
+    if isinstance(X, Dataset):
+        raise ValueError(f"{why}, so it reads X whole, which a torch Dataset cannot give: "
+                         "pass an array.")
+    return _as_numpy(X[:] if not isinstance(X, np.ndarray) else X, "samples")
+
+
+def with_labels(X):
+    """``(X, y)`` of a streamed ``X`` that carries its labels (a Dataset's, a
+    stream's ``(x, y)``, the stream then spooled: it is read once)."""
     source = source_of(X)
-    if isinstance(source, IterableSource):  # a pass of its own (iterated again to predict)
-        labels = [y for _, y in source.chunks(LABEL_PASS_CHUNK)]
-        labels = None if not labels or labels[0] is None else np.concatenate(labels)
+    if isinstance(source, IterableSource):
+        X, labels = source.spool()
     else:
         labels = source.labels()
     if labels is None:
         raise ValueError("X carries no labels (an array, or samples without y): pass y.")
-    return labels
+    return X, labels
+
+
+def check_representable(X, dtype, name="X"):
+    """Raise when values of float64 ``X`` overflow or vanish in ``dtype``."""
+    finfo = np.finfo(dtype)
+    if X.dtype == dtype or X.size == 0:
+        return
+    magnitude = np.abs(X[np.isfinite(X)]) if np.isnan(X).any() else np.abs(X)
+    largest = magnitude.max(initial=0.0)
+    if largest > finfo.max:
+        raise ValueError(
+            f"{name} has values up to {largest:.3g}, beyond the range of {dtype} "
+            f"({finfo.max:.3g}): they would become infinite. Scale {name} (e.g. "
+            "StandardScaler) or pass dtype='float64'.")
+    nonzero = magnitude[magnitude > 0]
+    if nonzero.size and nonzero.min() < finfo.tiny:
+        raise ValueError(
+            f"{name} has non-zero values as small as {nonzero.min():.3g}, below the smallest "
+            f"normal {dtype} ({finfo.tiny:.3g}): they would lose precision or become 0. "
+            f"Scale {name} (e.g. StandardScaler) or pass dtype='float64'.")
 
 
 def _as_numpy(value, what):
@@ -130,19 +164,26 @@ class ArraySource:
     the mapping: pages touched through a mapping count in the process's
     resident memory until the kernel evicts them, so one epoch over a
     memmap would look like (and, under memory limits, act like) holding
-    the whole file.
+    the whole file. Pickled (for a worker process), such a source carries
+    the file's name, not its data.
+
+    ``fd``: an open file of the memmap's data (a spooled stream, whose
+    unlinked file has no name to open).
     """
 
-    def __init__(self, array, num_workers=0):
-        self.array, self.num_workers = array, num_workers
+    def __init__(self, array, num_workers=0, fd=None):
+        self.array, self.num_workers, self.fd = array, num_workers, fd
         self.file = _mapped_file(array)
 
     def __len__(self):
         return int(self.array.shape[0])
 
+    def labels(self):
+        return None
+
     def read(self, idx):
         """Rows ``idx`` (a slice or increasing indices; h5py needs increasing)."""
-        if self.file is None:
+        if self.file is None and self.fd is None:
             return _as_numpy(self.array[idx], "samples")
         rows = np.arange(len(self))[idx] if isinstance(idx, slice) else np.asarray(idx)
         return self._pread(rows)
@@ -151,24 +192,45 @@ class ArraySource:
         a = self.array
         row_bytes = a.dtype.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
         out = np.empty((len(rows), *a.shape[1:]), dtype=a.dtype)
-        flat = out.reshape(len(rows), -1).view(np.uint8).reshape(len(rows), row_bytes)
+        flat = out.reshape(-1).view(np.uint8)
         # runs of consecutive rows, each one read
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-        fd = os.open(self.file, os.O_RDONLY)
+        fd = self.fd if self.fd is not None else os.open(self.file, os.O_RDONLY)
         try:
             for start, stop in zip(np.r_[0, breaks], np.r_[breaks, len(rows)]):
-                size = (stop - start) * row_bytes
-                data = os.pread(fd, size, a.offset + int(rows[start]) * row_bytes)
-                if len(data) != size:
-                    raise ValueError(f"X's file {self.file} is shorter than its shape says: "
-                                     "was it truncated while being read?")
-                flat[start:stop] = np.frombuffer(data, np.uint8).reshape(-1, row_bytes)
+                _pread_into(fd, flat[start * row_bytes:stop * row_bytes],
+                            a.offset + int(rows[start]) * row_bytes, self.file)
         finally:
-            os.close(fd)
+            if self.fd is None:
+                os.close(fd)
         return out
 
-    def __getstate__(self):  # worker processes of another start method reopen the file
-        return dict(vars(self))
+    def __getstate__(self):
+        state = dict(vars(self))
+        if self.file is not None:  # the file's name and layout, not its data
+            a = self.array
+            state["array"] = (self.file, a.dtype, a.shape, a.offset)
+        elif self.fd is not None:
+            raise TypeError("A stream spooled to an unlinked file cannot be sent to another "
+                            "process: read it with num_workers=0.")
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state["array"], tuple):
+            file, dtype, shape, offset = state["array"]
+            state["array"] = np.memmap(file, dtype=dtype, mode="r", shape=shape, offset=offset)
+        vars(self).update(state)
+
+
+def _pread_into(fd, buffer, offset, name):
+    """Fill ``buffer`` from ``fd`` at ``offset`` (a read returns at most ~2 GiB)."""
+    view, done = memoryview(buffer), 0
+    while done < len(view):
+        got = os.preadv(fd, [view[done:]], offset + done)
+        if got == 0:
+            raise ValueError(f"X's file {name or '(a spooled stream)'} is shorter than its "
+                             "shape says: was it truncated while being read?")
+        done += got
 
 
 def _mapped_file(array):
@@ -177,9 +239,6 @@ def _mapped_file(array):
             and array.flags.c_contiguous and getattr(array, "filename", None)):
         return None
     return array.filename if array.dtype.byteorder in "=|" else None
-
-    def labels(self):
-        return None
 
 
 class DatasetSource:
@@ -204,26 +263,41 @@ class DatasetSource:
                              "makes one shape (resize or crop).")
         return np.stack(xs)
 
+    def _label(self, i):
+        return _as_numpy(self.dataset[int(i)][1], "labels")
+
     def labels(self):
-        """The dataset's labels: its ``targets`` attribute, or one pass over its items."""
+        """The dataset's labels: its ``targets`` attribute where the items agree
+        with it, else one pass over the items."""
         if not self.pairs:
             raise ValueError(
                 "The dataset yields samples without labels: yield (x, y) pairs, or pass y.")
         targets = getattr(self.dataset, "targets", None)
-        if targets is not None and len(targets) == len(self):
-            return _as_numpy(targets, "labels")
-        return np.array([_as_numpy(self.dataset[i][1], "labels") for i in range(len(self))])
+        # torchvision keeps raw labels in targets and applies target_transform
+        # per item; a filtered dataset may keep stale targets: check a few items
+        if (targets is not None and len(targets) == len(self)
+                and getattr(self.dataset, "target_transform", None) is None):
+            targets = _as_numpy(targets, "labels")
+            probe = np.unique(np.linspace(0, len(self) - 1, TARGETS_PROBES).astype(int))
+            if all(np.array_equal(targets[i], self._label(i)) for i in probe):
+                return targets
+        return np.array([self._label(i) for i in range(len(self))])
 
 
 class IterableSource:
-    """Items of an ``IterableDataset``, read once in order (prediction)."""
+    """Items of an ``IterableDataset``, read once, in order."""
 
     def __init__(self, dataset, num_workers=0):
-        self.dataset, self.num_workers = dataset, num_workers
+        if num_workers:
+            raise ValueError(
+                f"num_workers={num_workers} with an IterableDataset: each worker would read "
+                "the whole stream (torch leaves sharding it to the dataset). Pass "
+                "num_workers=0, or a map-style Dataset.")
+        self.dataset, self.num_workers = dataset, 0
 
     def chunks(self, size):
         """Consecutive ``(X, y or None)`` blocks of ``size`` items."""
-        items = iter(DataLoader(self.dataset, batch_size=None, num_workers=self.num_workers))
+        items = iter(self.dataset)
         while True:
             block = list(itertools.islice(items, size))
             if not block:
@@ -232,12 +306,11 @@ class IterableSource:
             X = np.stack([_as_numpy(b[0] if pairs else b, "samples") for b in block])
             yield X, (np.array([_as_numpy(b[1], "labels") for b in block]) if pairs else None)
 
-
     def spool(self):
         """Write the stream once to an unlinked temporary file.
 
         ``(ArraySource over the file, labels or None)``: training reads it
-        in shuffled batches like a memmap, then the file is gone.
+        in shuffled batches like a memmap (with pread), then the file is gone.
         """
         file = tempfile.TemporaryFile(prefix="sklearn_mlarch-")
         labels, n, first = [], 0, None
@@ -253,16 +326,21 @@ class IterableSource:
                 labels.append(y)
                 n += len(X)
             file.flush()
+            if first is None:
+                raise ValueError("X, an IterableDataset, yielded no samples.")
         except OSError as exc:
             file.close()
             raise OSError(f"Writing the IterableDataset to a temporary file (to read it in "
                           f"shuffled batches) failed: {exc}. Point TMPDIR at a disk with "
                           "room, or pass a map-style Dataset or a memmap.") from exc
-        if first is None:
-            raise ValueError("X, an IterableDataset, yielded no samples.")
+        except BaseException:
+            file.close()
+            raise
         array = np.memmap(file, dtype=first.dtype, mode="r", shape=(n, *first.shape[1:]))
         y = None if labels[0] is None else np.concatenate(labels)
-        return ArraySource(array, self.num_workers), y
+        source = ArraySource(array, fd=file.fileno())
+        source.spool_file = file  # open as long as the source lives
+        return source, y
 
 
 def _pairs(item):
@@ -329,9 +407,9 @@ class LazyRows:
             block = self.source.read(pos)
         elif len(pos) and np.all(np.diff(pos) == 1):  # consecutive: one slice
             block = self.source.read(slice(int(pos[0]), int(pos[-1]) + 1))
-        else:  # increasing order for the read, then the order asked for
-            order = np.argsort(pos, kind="stable")
-            block = self.source.read(pos[order])[np.argsort(order, kind="stable")]
+        else:  # distinct rows in increasing order for the read (h5py), then as asked
+            unique, inverse = np.unique(pos, return_inverse=True)
+            block = self.source.read(unique)[inverse]
         return self._cast(block)
 
     def _cast(self, block):
@@ -346,12 +424,10 @@ class LazyRows:
             raise ValueError(f"X has samples of shape {block.shape[1:]}, but the estimator "
                              f"reads samples of shape {self.sample_shape}. Give samples of "
                              "the fitted shape.")
-        out = np.ascontiguousarray(block.reshape(len(block), *self.sample_shape),
-                                   dtype=self.dtype)
-        if not np.isfinite(out).all():
-            raise ValueError(f"X has values beyond the range of {self.dtype} (found while "
-                             "reading a batch). Scale X or pass dtype='float64'.")
-        return out
+        block = block.reshape(len(block), *self.sample_shape)
+        if block.dtype.kind == "f":  # overflow or underflow, as an array is checked
+            check_representable(block, self.dtype, "X (found while reading a batch)")
+        return np.ascontiguousarray(block, dtype=self.dtype)
 
     def __getitem__(self, idx):
         return torch.from_numpy(self.read(idx))

@@ -27,6 +27,7 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
 from .._composition import NeuralMetaEstimator
 from .._engine import build_net
 from .._input import _check_representable
+from .._training.stream import LazyRows
 from .._targets import Targets
 from .._training import CrossEntropyObjective, SquaredErrorObjective
 from .._training.episodes import (EpisodeSampler, TaskFamilySampler, ValidationEpisodes,
@@ -228,7 +229,10 @@ class _BaseEpisodic(NeuralMetaEstimator):
         # the validated array: its column names, if any, were checked already)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            self.training_task_ = None if _is_task_family(X) else self._training_task(X, y)
+            # data read batch by batch is not adapted to whole (it would be read whole)
+            self._read_in_batches_ = isinstance(X, LazyRows)
+            self.training_task_ = (None if _is_task_family(X) or self._read_in_batches_
+                                   else self._training_task(X, y))
 
     def _family_shapes(self, family, reset, targets):
         X, y = task_family_sample(family, 1, 2, torch.Generator().manual_seed(0))
@@ -429,7 +433,9 @@ def _check_training_task(estimator):
     if estimator.training_task_ is None:
         why = ("was meta-trained on a task family, so it has no training data of its own "
                "to predict for" if not hasattr(estimator, "classes_") else
-               f"was trained on {len(estimator.classes_)} classes, more than its "
+               "was meta-trained on data read batch by batch (a memmap or a Dataset), which "
+               "it does not adapt to whole" if getattr(estimator, "_read_in_batches_", False)
+               else f"was trained on {len(estimator.classes_)} classes, more than its "
                f"n_way={estimator.n_way_} outputs")
         raise ValueError(
             f"This {type(estimator).__name__} {why}. Adapt it to a task first: "

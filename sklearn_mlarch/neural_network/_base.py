@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .._engine import ENGINE_CONSTRAINTS
 from .._input import InputReader
 from .._targets import ClassTargets, RegressionTargets
-from .._training.stream import dataset_labels, is_streamed
+from .._training.stream import is_streamed, with_labels
 from ..base import BaseNeuralEstimator
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class _ScoresStreams:
         score : float
         """
         if y is None and is_streamed(X):
-            y = dataset_labels(X)
+            X, y = with_labels(X)
         return super().score(X, y, sample_weight=sample_weight)
 
 

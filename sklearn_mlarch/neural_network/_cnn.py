@@ -236,6 +236,10 @@ class _BaseCNN(NeuralEstimator):
             self._ragged_ = True
         return self._padded_series(series, reset), True
 
+    def _reads_in_batches(self, reset):
+        # fitted on series of different lengths: X is read as a list of series
+        return reset or not getattr(self, "_ragged_", False)
+
     def _validate_X(self, X, y="no_validation", reset=True, **kwargs):
         X = from_frame(X)
         ragged = not reset and getattr(self, "_ragged_", False)

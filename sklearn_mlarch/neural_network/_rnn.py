@@ -99,6 +99,10 @@ class _BaseRNN(NeuralEstimator):
         or ``padding_value`` set."""
         return getattr(self, "_ragged_", False) or self.padding_value is not None
 
+    def _reads_in_batches(self, reset):
+        # padding is found from the whole X (a suffix of each series)
+        return self.padding_value is None and (reset or not getattr(self, "_ragged_", False))
+
     def _validate_X(self, X, y="no_validation", reset=True, **kwargs):
         X = from_frame(X)
         longer = None if reset else self._longer_series(X)

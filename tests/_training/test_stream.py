@@ -265,3 +265,107 @@ def test_num_workers_where_processes_cannot_start_says_so():
     message = queue.get(timeout=60)
     process.join(timeout=10)
     assert "num_workers=2" in message and "num_workers=0" in message
+
+
+def test_padding_is_read_from_the_whole_memmap(tmp_path):
+    # an RNN that marks padding with padding_value reads where each series
+    # ends from the whole X: a memmap is read whole, a Dataset refused
+    from sklearn_mlarch import RNNClassifier
+
+    X = RNG.randn(30, 2, 6)
+    X[::2, :, 4:] = -9.0  # the last 2 steps of every other series are padding
+    y = np.arange(30) % 2
+    np.save(tmp_path / "x.npy", X)
+    rnn = RNNClassifier(hidden_size=4, max_epochs=2, padding_value=-9.0, random_state=0)
+    expected = clone(rnn).fit(X, y)
+    got = clone(rnn).fit(np.load(tmp_path / "x.npy", mmap_mode="r"), y)
+    assert_same_model(expected, got)
+    with pytest.raises(ValueError, match="reads X whole"):
+        clone(rnn).fit(PairDataset(X, y))
+
+
+def _fit_and_say_what_came(est, X, y):
+    return type(X).__name__, clone(est).fit(X, y)
+
+
+def test_a_joblib_memmap_in_a_worker_gives_the_model_of_the_array():
+    # joblib hands large arrays to its workers backed by a memory map
+    from joblib import Parallel, delayed
+
+    big = np.repeat(X, 20, axis=0).astype(np.float32)  # 460 kB
+    y = np.repeat(Y, 20)
+    est = clone(CLF).set_params(max_epochs=1)
+    fitted = Parallel(n_jobs=2, max_nbytes="100K")(
+        delayed(_fit_and_say_what_came)(est, big, y) for _ in range(2))
+    assert fitted[0][0] == "memmap"  # read batch by batch, with pread
+    assert_same_model(clone(est).fit(big, y), fitted[0][1])
+
+
+class RelabelledDataset(PairDataset):
+    """torchvision's shape: raw ``targets``, items through ``target_transform``."""
+
+    def __init__(self, X, y):
+        super().__init__(X, y, with_targets=True)
+        self.target_transform = lambda t: t % 2
+
+    def __getitem__(self, i):
+        x, t = super().__getitem__(i)
+        return x, self.target_transform(t)
+
+
+def test_targets_are_trusted_only_where_the_items_agree():
+    assert list(clone(CLF).set_params(max_epochs=1).fit(RelabelledDataset(X, Y)).classes_) \
+        == [0, 1]
+    stale = PairDataset(X, Y, with_targets=True)
+    stale.targets = list((Y + 1) % 3)  # left behind by a relabelling
+    assert_same_model(clone(CLF).fit(X, Y), clone(CLF).fit(stale))
+
+
+def test_bad_streams_and_missing_labels_say_what_to_do(tmp_path):
+    with pytest.raises(ValueError, match="each worker would read the whole stream"):
+        clone(CLF).fit(Streamed(PairStream(), num_workers=2))
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    with pytest.raises(ValueError, match="y"):
+        clone(CLF).fit(np.load(path, mmap_mode="r"))
+    with pytest.raises(ValueError, match="carries no labels"):
+        clone(CLF).fit(X, Y).score(np.load(path, mmap_mode="r"))
+
+
+def test_a_value_too_small_for_float32_is_refused_as_from_an_array(tmp_path):
+    Xf = X.astype(np.float64)
+    Xf[70, 0, 0, 0] = 1e-41
+    np.save(tmp_path / "x.npy", Xf)
+    for data in (Xf, np.load(tmp_path / "x.npy", mmap_mode="r")):
+        with pytest.raises(ValueError, match="smallest normal"):
+            clone(CLF).fit(data, Y)
+
+
+def test_rows_asked_for_twice_are_read_once_in_increasing_order():
+    rows = LazyRows(ArraySource(IncreasingOnly(X)), (1, 8, 8), np.float32)
+    np.testing.assert_array_equal(rows[torch.tensor([[3, 3], [1, 3]])].numpy(),
+                                  X[[[3, 3], [1, 3]]].astype(np.float32))
+
+
+def test_a_pickled_memmap_source_carries_its_file_not_its_data(memmap):
+    import pickle
+
+    source = ArraySource(memmap)
+    blob = pickle.dumps(source)
+    assert len(blob) < 1000 < memmap.nbytes
+    np.testing.assert_array_equal(pickle.loads(blob).read(np.arange(5, 9)), X[5:9])
+
+
+class CountedStream(PairStream):
+    passes = 0
+
+    def __iter__(self):
+        CountedStream.passes += 1
+        return super().__iter__()
+
+
+def test_scoring_a_stream_reads_it_once():
+    est = clone(CLF).fit(X, Y)
+    CountedStream.passes = 0
+    assert est.score(CountedStream()) == est.score(X, Y)
+    assert CountedStream.passes == 1
