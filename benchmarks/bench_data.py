@@ -104,8 +104,8 @@ def memmap(args):
     if not os.path.exists(small):
         write_memmap(small, args.slice_rows)
     size_gb = os.path.getsize(big) / 1e9
-    print(f"| fit (one epoch, CNN channels=(8,), batch 128) | rows | data (GB) | time (s) "
-          f"| rows/s | peak resident memory (GB) |")
+    print("| fit (one epoch, CNN channels=(8,), batch 128) | rows | data (GB) | time (s) "
+          "| rows/s | peak resident memory (GB) |")
     print("|---|---|---|---|---|---|")
     rates = {}
     runs = [("in memory (np.array of the file)", small, "memory"),

@@ -195,19 +195,107 @@ def _cnn_length(train, equal, mode):
     return int(32 * np.ceil(np.median([len(s) for s in train]) / 32))
 
 
+# InceptionTime (Ismail Fawaz et al. 2020), the ensemble of 5 Inception networks,
+# test accuracy (%) on the official splits: [IT] hfawaz/InceptionTime,
+# results-InceptionTime-85.csv (UCR 2015 archive). None: not found here.
+INCEPTIONTIME = {}
+
+
 def _cell(value):
     if isinstance(value, str):
         return value
     return "not found" if value is None else f"{value:.1f}"
 
 
+def minirocket(train, y_train, test, seed, regression=False):
+    """sktime's MiniRocket (the variable-length version for unequal lengths) then
+    RidgeClassifierCV / RidgeCV over alphas 10^-3..10^3, features scaled, as
+    sktime's MiniRocketClassifier does."""
+    import pandas as pd
+    from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+    from sklearn.preprocessing import StandardScaler
+    from sktime.transformations.panel.rocket import (MiniRocketMultivariate,
+                                                     MiniRocketMultivariateVariable)
+
+    equal = len({len(s) for s in train + test}) == 1
+    if equal:
+        transform = MiniRocketMultivariate(random_state=seed)
+        Xtr, Xte = as_signals(train), as_signals(test)
+    else:
+        transform = MiniRocketMultivariateVariable(random_state=seed,
+                                                   pad_value_short_series=0)
+
+        def nested(seqs):
+            return pd.DataFrame({f"c{c}": [pd.Series(s[:, c]) for s in seqs]
+                                 for c in range(seqs[0].shape[1])})
+
+        Xtr, Xte = nested(train), nested(test)
+    head = (RidgeCV if regression else RidgeClassifierCV)(alphas=np.logspace(-3, 3, 10))
+    scaler = StandardScaler(with_mean=False)
+    # by hand: scikit-learn's Pipeline (1.9) and sktime's transformers disagree on callbacks
+    features = scaler.fit_transform(transform.fit_transform(Xtr))
+    head.fit(features, y_train)
+    return head.predict(scaler.transform(transform.transform(Xte)))
+
+
+def neural(model, X_train, y_train, X_test, seed, device, regression=False):
+    """The package's estimators with their defaults (and the architecture named)."""
+    from sklearn_mlarch import CNNRegressor, DeepEnsembleClassifier, DeepEnsembleRegressor
+
+    cnn = CNNRegressor if regression else CNNClassifier
+    ensemble = DeepEnsembleRegressor if regression else DeepEnsembleClassifier
+    est = {
+        "cnn": lambda: cnn(random_state=seed, device=device),
+        "resnet": lambda: cnn(architecture="resnet", random_state=seed, device=device),
+        "inception": lambda: cnn(architecture="inception", random_state=seed, device=device),
+        "inceptiontime": lambda: ensemble(cnn(architecture="inception", device=device),
+                                          n_estimators=5, random_state=seed),
+        "rnn": lambda: RNNClassifier(random_state=seed, device=device),
+    }[model]()
+    return est.fit(X_train, y_train).predict(X_test)
+
+
+MODEL_NAMES = {"cnn": "CNN defaults", "resnet": "CNN architecture='resnet'",
+               "inception": "CNN architecture='inception'",
+               "inceptiontime": "DeepEnsemble of 5 inception CNNs (InceptionTime)",
+               "rnn": "RNN defaults", "dtw": "1-NN DTW", "minirocket": "MiniRocket + ridge"}
+TSER = ["Tecator", "Covid3Month"]
+
+
+def load_tser(name, split):
+    """``(sequences, y)`` of sktime's offline TSER sets, as :func:`load` gives."""
+    from sktime.datasets import load_covid_3month, load_tecator
+
+    loader = {"Tecator": load_tecator, "Covid3Month": load_covid_3month}[name]
+    X, y = loader(split=split, return_X_y=True)
+    seqs = [np.stack([np.asarray(X.iloc[i, c], dtype=float) for c in range(X.shape[1])],
+                     axis=1) for i in range(len(X))]
+    return seqs, np.asarray(y, dtype=float)
+
+
+def run_one(model, name, train, y_train, test, mode, seed, args, regression):
+    equal = len({len(s) for s in train + test}) == 1
+    if model == "minirocket":
+        return minirocket(train, y_train, test, seed, regression)
+    if model == "dtw":
+        return one_nn_dtw(train, y_train, test)
+    if model == "rnn":
+        return neural(model, as_signals(train, None, "list"), y_train,
+                      as_signals(test, None, "list"), seed, args.device)
+    length = _cnn_length(train, equal, mode)
+    return neural(model, as_signals(train, length, mode), y_train,
+                  as_signals(test, length, mode), seed, args.device, regression)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=DATASETS)
+    parser.add_argument("--datasets", nargs="+", default=DATASETS,
+                        help=f"UCR/UEA names, or the TSER sets {TSER} (regression, RMSE)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--dataset-seeds", nargs="+", default=[], metavar="NAME=S,S,...",
                         help="other seeds for these data sets, e.g. ArrowHead=0,1,2")
-    parser.add_argument("--models", nargs="+", default=["cnn", "rnn", "dtw"])
+    parser.add_argument("--models", nargs="+", default=["cnn", "rnn", "dtw"],
+                        choices=sorted(MODEL_NAMES))
     parser.add_argument("--variable-length", nargs="+",
                         choices=["list", "list-z", "pad", "resample"],
                         default=["list"],
@@ -228,63 +316,67 @@ def main():
     # stdout is the markdown table of RESULTS.md (python -m sklearn_mlarch bench)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"seeds {args.seeds}, {dataset_seeds}", file=sys.stderr)
-    print("| data set | train | CNN defaults (%) | RNN defaults (%) | 1-NN DTW, here (%) "
-          "| DTW published | FCN published | ResNet published | CNN fit (s) |")
-    print("|---" * 9 + "|")
+    print("| data set | train | model | test score, mean (per seed) | fit + predict (s), mean "
+          "| time / MiniRocket's | published (source) |")
+    print("|---" * 7 + "|")
     for name in args.datasets:
-        train, y_train = load(name, "train", args.data_cache)
-        test, y_test = load(name, "test", args.data_cache)
+        regression = name in TSER
+        loader = load_tser if regression else (lambda n, s: load(n, s, args.data_cache))
+        train, y_train = loader(name, "train")
+        test, y_test = loader(name, "test")
         lengths = {len(s) for s in train}
         shape = (f"{len(train)} x {train[0].shape[1]} x "
                  + (str(lengths.pop()) if len(lengths) == 1
                     else f"{min(lengths)}..{max(lengths)}"))
         equal = len({len(s) for s in train + test}) == 1
         longest = max(len(s) for s in train)
-        accuracy, fit_time = {}, "not run"
-        for model in ("cnn", "rnn", "dtw"):
-            if model not in args.models:
-                accuracy[model] = "not run"
+        rocket_time = None
+        # MiniRocket first: the other rows state their time as a ratio to it
+        for model in sorted(args.models, key=lambda m: m != "minirocket"):
+            if model == "rnn" and (longest > args.rnn_max_length or regression):
                 continue
-            if model == "rnn" and longest > args.rnn_max_length:
-                accuracy[model] = f"not run ({longest:,} steps)"
+            if model == "dtw" and regression:
                 continue
-            modes = args.variable_length if model == "cnn" and not equal else [None]
-            cells, times = [], []
+            modes = (args.variable_length if model not in ("rnn", "dtw", "minirocket")
+                     and not equal else [None])
             for mode in modes:
-                length = _cnn_length(train, equal, mode)
                 scores, seconds = [], []
-                for seed in dataset_seeds.get(name, args.seeds) if model != "dtw" else [None]:
+                seeds = dataset_seeds.get(name, args.seeds) if model != "dtw" else [0]
+                for seed in seeds:
                     start = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", UserWarning)
-                        if model == "cnn":
-                            est = CNNClassifier(random_state=seed, device=args.device).fit(
-                                as_signals(train, length, mode), y_train)
-                            pred = est.predict(as_signals(test, length, mode))
-                        elif model == "rnn":
-                            Xtr = as_signals(train, None, "list")  # (C, L_i) series
-                            Xte = as_signals(test, None, "list")
-                            pred = RNNClassifier(random_state=seed, device=args.device).fit(
-                                Xtr, y_train).predict(Xte)
-                        else:
-                            pred = one_nn_dtw(train, y_train, test)
+                        pred = run_one(model, name, train, y_train, test, mode, seed, args,
+                                       regression)
                     seconds.append(time.perf_counter() - start)
-                    scores.append(100 * float(np.mean(pred == y_test)))
-                    print(f"{name} {model} {mode or ''} seed {seed}: {scores[-1]:.1f} %, "
+                    scores.append(float(np.sqrt(np.mean((pred - y_test) ** 2))) if regression
+                                  else 100 * float(np.mean(pred == y_test)))
+                    print(f"{name} {model} {mode or ''} seed {seed}: {scores[-1]:.4g}, "
                           f"{seconds[-1]:.0f} s", file=sys.stderr, flush=True)
-                suffix = {None: "", "list": " as a list", "list-z": " as a z-normalised list",
-                          "pad": " padded",
-                          "resample": " resampled"}[mode]
-                per_seed = (" (" + ", ".join(f"{v:.1f}" for v in scores) + ")"
+                if model == "minirocket":
+                    rocket_time = np.mean(seconds)
+                fmt = "{:.3f}" if regression else "{:.1f}"
+                per_seed = (" (" + ", ".join(fmt.format(v) for v in scores) + ")"
                             if len(scores) > 1 else "")
-                cells.append(f"{np.mean(scores):.1f}{per_seed}{suffix}")
-                times.append(f"{np.mean(seconds):,.0f}{suffix}")
-            accuracy[model] = "; ".join(cells)
-            if model == "cnn":
-                fit_time = "; ".join(times)
-        fcn, resnet, dtw, _ = PUBLISHED[name]
-        print(f"| {name} | {shape} | {accuracy['cnn']} | {accuracy['rnn']} | {accuracy['dtw']} | "
-              f"{_cell(dtw)} | {_cell(fcn)} | {_cell(resnet)} | {fit_time} |", flush=True)
+                suffix = {None: "", "list": ", as a list", "list-z": ", z-normalised list",
+                          "pad": ", padded", "resample": ", resampled"}[mode]
+                ratio = (f"{np.mean(seconds) / rocket_time:,.1f}" if rocket_time else "n/a")
+                print(f"| {name} | {shape} | {MODEL_NAMES[model]}{suffix} | "
+                      f"{fmt.format(np.mean(scores))}{' RMSE' if regression else ''}"
+                      f"{per_seed} | {np.mean(seconds):,.1f} | {ratio} | "
+                      f"{published(name, model)} |", flush=True)
+
+
+def published(name, model):
+    if name in TSER:
+        return "not quoted (Tan et al. 2021's table is online only)"
+    fcn, resnet, dtw, sources = PUBLISHED[name]
+    value = {"cnn": fcn, "resnet": resnet, "dtw": dtw,
+             "inceptiontime": INCEPTIONTIME.get(name)}.get(model)
+    if model == "cnn":
+        return f"FCN {_cell(fcn)} ({sources})"
+    return "" if value is None and model not in ("inceptiontime",) else (
+        f"{_cell(value)} ({'IT' if model == 'inceptiontime' else sources})")
 
 
 if __name__ == "__main__":

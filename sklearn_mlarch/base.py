@@ -27,7 +27,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._engine import APPLIED_ON_WARM_START, EngineConfig, auto_batch_size, build_net, continue_net
 from ._fitting import _exclusive_fit, _restore_on_error, check_unchanged, setup_signature
 from ._targets import targets_from_state, targets_state
-from ._training.stream import IterableSource, is_streamed, source_of
+from ._training.stream import IterableSource, is_streamed, source_of, with_labels
 
 #: rows of an IterableDataset held at once in prediction
 ITERABLE_BLOCK = 4096
@@ -394,3 +394,29 @@ def _cast_targets(codes, dtype):
         raise ValueError(f"y has values that overflow {dtype.name} once standardised. "
                          "Rescale y, or pass dtype='float64'.")
     return cast
+
+
+class ScoresStreams:
+    """``score(X)`` of a torch Dataset (or a stream of ``(x, y)``) with its own labels."""
+
+    def score(self, X: ArrayLike, y: ArrayLike | None = None,
+              sample_weight: ArrayLike | None = None) -> float:
+        """Mean accuracy (classifiers) or R² (regressors) on ``X``.
+
+        As scikit-learn's ``score``; ``y`` may be left out when ``X`` is a
+        torch ``Dataset`` yielding ``(x, y)``: its labels are used.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            True targets; None: the labels of a torch Dataset X.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        if y is None and is_streamed(X):
+            X, y = with_labels(X)
+        return super().score(X, y, sample_weight=sample_weight)

@@ -10,6 +10,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from .._composition import NeuralMetaEstimator
+from ..base import ScoresStreams
 from .._targets import Targets
 from ..networks import (CNNEnsembleNetwork, CNNNetwork, InceptionEnsembleNetwork,
                         InceptionNetwork, ResNetEnsembleNetwork, ResNetNetwork,
@@ -173,7 +174,7 @@ class _BaseDeepEnsemble(NeuralMetaEstimator):
         return self.targets_.member_outputs(output)
 
 
-class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
+class DeepEnsembleClassifier(ScoresStreams, ClassifierMixin, _BaseDeepEnsemble):
     __doc__ = """Deep ensemble of a base classifier's network, members trained together.
 
     ``n_estimators`` copies of the wrapped estimator's network, each with
@@ -238,7 +239,7 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
         return self.targets_.proba(output)
 
 
-class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
+class DeepEnsembleRegressor(ScoresStreams, RegressorMixin, _BaseDeepEnsemble):
     __doc__ = """Deep ensemble of a base regressor's network, members trained together.
 
     Predictions are the members' average; :meth:`predict_member` gives each

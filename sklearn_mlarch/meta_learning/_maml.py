@@ -16,6 +16,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 
 from .._training.episodes import GroupSampler
+from ..base import ScoresStreams
 from ._adapted import AdaptedClassifier, AdaptedRegressor
 from ._base_maml import _BaseMAML
 from ._episodic import (EARLY_STOPPING_PARAMS, EpisodeTargets, _check_training_task,
@@ -90,7 +91,7 @@ _MAML_ATTRIBUTES = """\
         Engine epochs (of up to 100 meta-iterations) trained in total."""
 
 
-class MAMLRegressor(RegressorMixin, _BaseMAML):
+class MAMLRegressor(ScoresStreams, RegressorMixin, _BaseMAML):
     __doc__ = """Model-agnostic meta-learning (MAML, FOMAML) for regression tasks.
 
     Learns an initialisation of a network from which a few gradient steps
@@ -252,7 +253,7 @@ or task family
         return tags
 
 
-class MAMLClassifier(ClassifierMixin, _EpisodeClassifier, _BaseMAML):
+class MAMLClassifier(ScoresStreams, ClassifierMixin, _EpisodeClassifier, _BaseMAML):
     __doc__ = """Model-agnostic meta-learning (MAML, FOMAML) for few-shot classification.
 
     Meta-trains on N-way K-shot episodes drawn from the classes of ``y``:

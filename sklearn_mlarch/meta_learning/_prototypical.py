@@ -9,6 +9,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from .._training.prototypes import build_prototypical_module
+from ..base import ScoresStreams
 from ._adapted import PrototypeClassifier, class_prototypes, prototype_logits
 from ._episodic import EARLY_STOPPING_PARAMS, EpisodeTargets, _BaseEpisodic, _EpisodeClassifier
 
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-class PrototypicalClassifier(ClassifierMixin, _EpisodeClassifier, _BaseEpisodic):
+class PrototypicalClassifier(ScoresStreams, ClassifierMixin, _EpisodeClassifier,
+                             _BaseEpisodic):
     __doc__ = """Prototypical networks for few-shot classification.
 
     Meta-trains the wrapped estimator's network body (its trunk) as an

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from .._engine import ENGINE_CONSTRAINTS
 from .._input import InputReader
 from .._targets import ClassTargets, RegressionTargets
-from .._training.stream import is_streamed, with_labels
-from ..base import BaseNeuralEstimator
+from ..base import BaseNeuralEstimator, ScoresStreams
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,33 +21,7 @@ class NeuralEstimator(InputReader, BaseNeuralEstimator):
     _parameter_constraints = {"input_shape": [None, tuple, list], **ENGINE_CONSTRAINTS}
 
 
-class _ScoresStreams:
-    """``score(X)`` of a torch Dataset (or a stream of ``(x, y)``) with its own labels."""
-
-    def score(self, X: ArrayLike, y: ArrayLike | None = None,
-              sample_weight: ArrayLike | None = None) -> float:
-        """Mean accuracy (classifiers) or R² (regressors) on ``X``.
-
-        As scikit-learn's ``score``; ``y`` may be left out when ``X`` is a
-        torch ``Dataset`` yielding ``(x, y)``: its labels are used.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
-            True targets; None: the labels of a torch Dataset X.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        if y is None and is_streamed(X):
-            X, y = with_labels(X)
-        return super().score(X, y, sample_weight=sample_weight)
-
-
-class NeuralClassifierMixin(_ScoresStreams):
+class NeuralClassifierMixin(ScoresStreams):
     """A classifier's targets: labels of any type, class weights, probabilities."""
 
     def _new_targets(self):
@@ -72,7 +45,7 @@ class NeuralClassifierMixin(_ScoresStreams):
         return self.targets_.proba(output)
 
 
-class NeuralRegressorMixin(_ScoresStreams):
+class NeuralRegressorMixin(ScoresStreams):
     """A regressor's targets: one or more outputs, standardised inside."""
 
     def _new_targets(self):

@@ -369,3 +369,9 @@ def test_scoring_a_stream_reads_it_once():
     CountedStream.passes = 0
     assert est.score(CountedStream()) == est.score(X, Y)
     assert CountedStream.passes == 1
+
+
+def test_a_deep_ensemble_scores_a_dataset_with_its_labels():
+    ensemble = DeepEnsembleClassifier(clone(CLF).set_params(max_epochs=1), n_estimators=2)
+    fitted = ensemble.fit(PairDataset(X, Y))
+    assert fitted.score(PairDataset(X, Y)) == fitted.score(X, Y)
