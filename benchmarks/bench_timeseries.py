@@ -246,6 +246,9 @@ def neural(model, X_train, y_train, X_test, seed, device, regression=False):
     ensemble = DeepEnsembleRegressor if regression else DeepEnsembleClassifier
     est = {
         "cnn": lambda: cnn(random_state=seed, device=device),
+        "cnn-series": lambda: cnn(normalize="series", random_state=seed, device=device),
+        "cnn-series+scale": lambda: cnn(normalize="series+scale", random_state=seed,
+                                        device=device),
         "resnet": lambda: cnn(architecture="resnet", random_state=seed, device=device),
         "inception": lambda: cnn(architecture="inception", random_state=seed, device=device),
         "inceptiontime": lambda: ensemble(cnn(architecture="inception", device=device),
@@ -256,6 +259,8 @@ def neural(model, X_train, y_train, X_test, seed, device, regression=False):
 
 
 MODEL_NAMES = {"cnn": "CNN defaults", "resnet": "CNN architecture='resnet'",
+               "cnn-series": "CNN normalize='series'",
+               "cnn-series+scale": "CNN normalize='series+scale'",
                "inception": "CNN architecture='inception'",
                "inceptiontime": "DeepEnsemble of 5 inception CNNs (InceptionTime)",
                "rnn": "RNN defaults", "dtw": "1-NN DTW", "minirocket": "MiniRocket + ridge"}

@@ -17,10 +17,11 @@ from .module import ModuleNetwork
 from .multitask import MultiTaskNetwork
 from .random import Dropout, use_generator
 from .rnn import RNNNetwork
+from .scaled import SeriesScaled
 from .series import InceptionNetwork, ResNetNetwork
 from .series_ensemble import InceptionEnsembleNetwork, ResNetEnsembleNetwork
 
 __all__ = ["CNNEnsembleNetwork", "CNNNetwork", "Dropout", "InceptionEnsembleNetwork",
            "InceptionNetwork", "MLPNetwork", "MemberEnsemble", "ModuleNetwork",
            "MultiTaskNetwork", "RNNNetwork", "ResNetEnsembleNetwork", "ResNetNetwork",
-           "StackedEnsemble", "ensemble_network", "use_generator"]
+           "SeriesScaled", "StackedEnsemble", "ensemble_network", "use_generator"]

@@ -7,7 +7,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import NeuralClassifierMixin, NeuralEstimator, NeuralRegressorMixin
-from ..networks import CNNNetwork
+from ..networks import CNNNetwork, SeriesScaled
 from ..networks.cnn import GLOBAL_POOLS, conv_plan, resolve_architecture
 from ..networks.series import SERIES_NETWORKS
 from ._docs import fill_doc
@@ -78,7 +78,14 @@ _CNN_PARAMS = """\
         one of the same shape and dtype. Batch ``i`` of epoch ``e`` draws
         from a ``torch.Generator`` seeded by the estimator's seed, ``e`` and
         ``i``, so a warm start continues exactly. A callable is not saved by
-        :func:`~sklearn_mlarch.save_model`: pass it to ``load_model``."""
+        :func:`~sklearn_mlarch.save_model`: pass it to ``load_model``.
+    normalize : {'series', 'series+scale'}, default=None
+        Signals only. 'series': the network reads each series z-normalised
+        per channel over its own steps (inside the network, so streamed
+        batches, prediction and saved models all do it); 'series+scale':
+        also each channel's mean and log standard deviation, as two more
+        constant channels, for series whose level or amplitude carries
+        information. None: the values as given."""
 
 # the Notes section of both CNN estimators (prose, not parameters)
 _CNN_NOTES = """\
@@ -119,6 +126,7 @@ class _BaseCNN(NeuralEstimator):
         "hidden_sizes": [None, tuple, list],
         "global_pool": [None, StrOptions(set(GLOBAL_POOLS))],
         "augment": [None, callable, str, list, tuple],
+        "normalize": [None, StrOptions({"series", "series+scale"})],
     }
     _network_class = CNNNetwork
 
@@ -132,16 +140,23 @@ class _BaseCNN(NeuralEstimator):
     _reads_variable_length = True
 
     def _network(self):
-        if self.architecture is not None and len(self.input_shape_) != 2:
+        if len(self.input_shape_) != 2 and (self.architecture, self.normalize) != (None, None):
             raise ValueError(self._images_refused())
         if self.architecture in SERIES_NETWORKS:
-            return SERIES_NETWORKS[self.architecture], self._series_kwargs()
-        return super()._network()
+            module, kwargs = SERIES_NETWORKS[self.architecture], self._series_kwargs()
+        else:
+            module, kwargs = super()._network()
+        if self.normalize is None:
+            return module, kwargs
+        return SeriesScaled, {"body": module, "keep_scale": self.normalize == "series+scale",
+                              **kwargs}
 
     def _images_refused(self):
-        return (f"architecture={self.architecture!r} is a network for signals (C, L), but the "
-                f"samples are images of shape {tuple(self.input_shape_)}. Pass "
-                "architecture=None (a 2-D CNN for images), or give signals (n, C, L).")
+        given = ("architecture", self.architecture) if self.architecture is not None else (
+            "normalize", self.normalize)
+        return (f"{given[0]}={given[1]!r} is for signals (C, L), but the samples are images "
+                f"of shape {tuple(self.input_shape_)}. Pass {given[0]}=None (a 2-D CNN for "
+                "images), or give signals (n, C, L).")
 
     def _series_kwargs(self):
         """Network arguments of ``architecture`` 'resnet' or 'inception' (for signals), checked."""
@@ -313,7 +328,7 @@ class CNNClassifier(NeuralClassifierMixin, ClassifierMixin, _BaseCNN):
 
     def __init__(self, input_shape=None, *, architecture=None, channels=None, kernel_size=None,
                  pool_size=None, batch_norm=True, dropout=None, hidden_sizes=None,
-                 global_pool=None, augment=None,
+                 global_pool=None, augment=None, normalize=None,
                  max_epochs="auto", batch_size="auto", lr=1e-3, lr_schedule="plateau",
                  optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
@@ -363,7 +378,7 @@ class CNNRegressor(NeuralRegressorMixin, RegressorMixin, _BaseCNN):
 
     def __init__(self, input_shape=None, *, architecture=None, channels=None, kernel_size=None,
                  pool_size=None, batch_norm=True, dropout=None, hidden_sizes=None,
-                 global_pool=None, augment=None,
+                 global_pool=None, augment=None, normalize=None,
                  max_epochs="auto", batch_size="auto", lr=1e-3, lr_schedule="plateau",
                  optimizer="adam", optimizer_kwargs=None,
                  weight_decay=0.0, early_stopping=False, validation_fraction=0.1,
