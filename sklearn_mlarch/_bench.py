@@ -118,6 +118,12 @@ REGISTRY = {b.name: b for b in [
               "--slice-rows 200000", 22),
     Benchmark("data-folder", "python benchmarks/bench_data.py folder --images 3000", 2),
     Benchmark("data-augment", "python benchmarks/bench_data.py augment --seeds 3", 12),
+    Benchmark("timeseries-minirocket", "python benchmarks/bench_timeseries.py --datasets "
+              "ArrowHead OSULeaf ACSF1 BasicMotions JapaneseVowels PLAID --models minirocket "
+              "--seeds 0 1 2", 2, ("sktime", "numba")),
+    Benchmark("tser", "python benchmarks/bench_timeseries.py --datasets Tecator Covid3Month "
+              "--models minirocket cnn cnn-series cnn-series+scale resnet --seeds 0 1 2", 45,
+              ("sktime", "numba")),
 ]}
 
 

@@ -154,7 +154,8 @@ class _BaseCNN(NeuralEstimator):
     def _images_refused(self):
         given = ("architecture", self.architecture) if self.architecture is not None else (
             "normalize", self.normalize)
-        return (f"{given[0]}={given[1]!r} is for signals (C, L), but the samples are images "
+        what = "a network for" if given[0] == "architecture" else "for"
+        return (f"{given[0]}={given[1]!r} is {what} signals (C, L), but the samples are images "
                 f"of shape {tuple(self.input_shape_)}. Pass {given[0]}=None (a 2-D CNN for "
                 "images), or give signals (n, C, L).")
 
