@@ -159,7 +159,7 @@ def test_meta_estimators_read_a_memmap_as_their_array(memmap):
     base = clone(CLF).set_params(dropout=0.0, max_epochs=1)
     ensemble = DeepEnsembleClassifier(base, n_estimators=2)
     assert_same_model(clone(ensemble).fit(X, Y), clone(ensemble).fit(memmap, Y))
-    maml = MAMLClassifier(base, n_way=3, k_shot=2, n_query=2)
+    maml = MAMLClassifier(base, n_way=3, k_shot=2, n_query=2, n_meta_iter=20, meta_batch_size=4)
     a, b = clone(maml).fit(X, Y), clone(maml).fit(memmap, Y)
     assert_same_model(a, b)
     np.testing.assert_array_equal(a.adapt(X[:9], Y[:9]).predict(X),
