@@ -26,6 +26,8 @@ draws other masks than one process would: both train correctly but do not
 reproduce a one-process fit.
 """
 
+import math
+
 import torch
 from skorch.utils import to_tensor
 
@@ -58,6 +60,15 @@ def check_supported(net, dataset, world_size):
     if batch_size < world_size:
         raise ValueError(f"batch_size={batch_size} is smaller than the {world_size} processes "
                          f"that share each batch: pass batch_size >= {world_size}{fix}.")
+    n_train = _training_size(net, len(dataset))
+    last = n_train % batch_size
+    if last == 1 and n_train > batch_size:
+        last = 0  # the engine merges a last batch of one into the one before
+    if 0 < last < world_size:
+        raise ValueError(
+            f"The {n_train} training samples leave a last batch of {last} "
+            f"(batch_size={batch_size}), too few to share among {world_size} processes: pass "
+            f"a batch_size whose remainder is 0 or at least {world_size}{fix}.")
     criterion = net.criterion_
     if type(criterion).forward not in _ROW_MEAN_FORWARDS:
         raise ValueError(f"The loss of {type(criterion).__name__} is not a mean over the rows "
@@ -68,6 +79,14 @@ def check_supported(net, dataset, world_size):
         raise ValueError(f"{type(criterion).__name__} learns parameters outside the network "
                          "(weighting='uncertainty'), which DDP does not synchronise: use "
                          f"fixed task weights{fix}.")
+
+
+def _training_size(net, n):
+    """The number of samples trained on once ``net.train_split`` held some out."""
+    fraction = getattr(net.train_split, "fraction", None)
+    if fraction is None:
+        return n
+    return n - math.ceil(fraction * n)  # as train_test_split sizes a float test_size
 
 
 def start(net, dataset):

@@ -15,6 +15,8 @@ worker while the network trains on the previous ones.
 
 import ctypes
 import ctypes.util
+import multiprocessing
+import pickle
 
 import numpy as np
 import torch
@@ -103,6 +105,19 @@ def read_whole(X, why):
         raise ValueError(f"{why}, so it reads X whole, which a torch Dataset cannot give: "
                          "pass an array.")
     return _as_numpy(X[:] if not isinstance(X, np.ndarray) else X, "samples")
+
+
+def first_samples(X, n=1):
+    """The first ``n`` samples of ``X`` (to probe a fitted model with), read
+    alone where ``X`` allows; a stream (an ``IterableDataset``) is given whole."""
+    inner = X.source if isinstance(X, Streamed) else X
+    if isinstance(inner, IterableDataset):
+        return X
+    if isinstance(inner, Dataset):
+        return torch.utils.data.Subset(inner, range(min(n, len(inner))))
+    if hasattr(inner, "shape") or isinstance(inner, (list, tuple)):
+        return inner[:n]
+    return X
 
 
 def with_labels(X):
@@ -238,6 +253,15 @@ class LazyRows:
             raise ValueError(f"num_workers={workers}: worker processes could not start "
                              f"here ({type(exc).__name__}: {exc}). Pass num_workers=0 to read "
                              "in this process.") from exc
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            if "pickle" not in str(exc).lower():
+                raise
+            raise ValueError(
+                f"num_workers={workers}: the data could not be sent to the worker processes, "
+                f"which start by {multiprocessing.get_start_method()} here and receive it "
+                f"pickled ({type(exc).__name__}: {exc}). Define the Dataset's class at the "
+                "top level of a module, and keep lambdas and open handles out of it; or pass "
+                "num_workers=0 to read in this process.") from exc
         return _trimmed(_until_done(batches))
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .._training.stream import first_samples
 from ._cnn import CNNClassifier
 
 if TYPE_CHECKING:
@@ -62,13 +63,15 @@ class NetworkFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _get_test_params(cls):
         return dict(estimator=CNNClassifier(**CNNClassifier._get_test_params()))
 
-    def fit(self, X: ArrayLike, y: ArrayLike, **fit_params) -> Self:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None, **fit_params) -> Self:
         """Train the wrapped estimator.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, *input_shape)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            The targets; None where X carries them (a torch Dataset of
+            ``(x, y)`` items).
         **fit_params : dict
             Passed to the estimator's ``fit`` (e.g. ``sample_weight``).
 
@@ -89,7 +92,8 @@ class NetworkFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_features_in_ = self.estimator_.n_features_in_
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
-        self._n_features_out = self.transform(X[:1] if hasattr(X, "shape") else X).shape[1]
+        # one sample gives the width: a Dataset or memmap is not read again whole
+        self._n_features_out = self.transform(first_samples(X)).shape[1]
         return self
 
     def transform(self, X: ArrayLike):

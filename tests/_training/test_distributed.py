@@ -16,8 +16,9 @@ from skorch.callbacks import Callback
 
 from sklearn_mlarch import (CNNClassifier, FeedForwardClassifier, FeedForwardRegressor,
                             fit_distributed)
-from sklearn_mlarch._training import (ArrayDataset, CrossEntropyObjective, MultiTaskObjective,
-                                      Objective, SquaredErrorObjective, TrainingNet)
+from sklearn_mlarch._training import (ArrayDataset, CrossEntropyObjective, HoldoutSplit,
+                                      MultiTaskObjective, Objective, SquaredErrorObjective,
+                                      TrainingNet)
 from sklearn_mlarch._training.distributed import check_supported, world
 from sklearn_mlarch.exceptions import DistributedFitError
 
@@ -137,6 +138,25 @@ def test_a_sample_count_that_batches_unevenly_is_shared():
     one = clone(est).fit(X[:5], y[:5])
     fit_distributed(est, X[:5], y[:5], n_processes=2)
     assert _max_diff(_weights(one), _weights(est)) <= 1e-12
+
+
+def test_a_last_batch_too_small_to_share_is_refused_before_training():
+    # 10 samples in batches of 4 leave a last batch of 2 for 3 processes
+    data = ArrayDataset(torch.randn(10, 3), torch.randint(0, 2, (10,)))
+    with pytest.raises(ValueError, match="last batch of 2 .* among 3 processes"):
+        check_supported(_net(batch_size=4), data, 3)
+    check_supported(_net(batch_size=4), data, 2)  # 2 rows: one each
+    check_supported(_net(batch_size=3), data, 3)  # a last row merged into the batch before
+    # the held-out validation rows are counted out: 12 - ceil(0.2 * 12) = 9 = 4 + 4 + 1
+    held_out = _net(batch_size=4, train_split=HoldoutSplit(0.2))
+    check_supported(held_out, ArrayDataset(torch.randn(12, 3), torch.zeros(12).long()), 3)
+    held_out = _net(batch_size=4, train_split=HoldoutSplit(0.3))  # 12 - 4 = 8: none left
+    check_supported(held_out, ArrayDataset(torch.randn(12, 3), torch.zeros(12).long()), 3)
+    held_out = _net(batch_size=5, train_split=HoldoutSplit(0.2))  # 9 = 5 + 4
+    check_supported(held_out, ArrayDataset(torch.randn(12, 3), torch.zeros(12).long()), 3)
+    with pytest.raises(ValueError, match="The 7 training samples leave a last batch of 2"):
+        check_supported(_net(batch_size=5, train_split=HoldoutSplit(0.3)),
+                        ArrayDataset(torch.randn(10, 3), torch.zeros(10).long()), 3)
 
 
 def test_parameters_are_checked():

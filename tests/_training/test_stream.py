@@ -267,6 +267,23 @@ def test_num_workers_where_processes_cannot_start_says_so():
     assert "num_workers=2" in message and "num_workers=0" in message
 
 
+def test_data_that_cannot_be_pickled_for_spawned_workers_says_so():
+    # under spawn or forkserver (macOS, Windows, Python 3.14's Linux default)
+    # workers receive the Dataset pickled: a class defined in a function cannot be
+    class Local(PairDataset):
+        pass
+
+    context = multiprocessing.get_start_method()
+    multiprocessing.set_start_method("spawn", force=True)
+    try:
+        with pytest.raises(ValueError, match="start by spawn.*top level of a module.*"
+                                             "num_workers=0") as info:
+            clone(CLF).fit(Streamed(Local(X, Y), num_workers=2))
+    finally:
+        multiprocessing.set_start_method(context, force=True)
+    assert "Local" in str(info.value)
+
+
 def test_padding_is_read_from_the_whole_memmap(tmp_path):
     # an RNN that marks padding with padding_value reads where each series
     # ends from the whole X: a memmap is read whole, a Dataset refused
