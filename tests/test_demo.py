@@ -1,8 +1,8 @@
 """The demo's report, as a careful reader reads it (issue 23, point 6).
 
-One quick run of the sections the findings are about (digits, search,
-multitask), module-scoped, with the plots' Axes recorded before they are
-saved; the full quick demo runs in tests/test_main.py.
+One quick run of the whole demo, module-scoped, through the command line's
+``main(["demo", "--quick", ...])`` (what ``python -m sklearn_mlarch demo
+--quick`` runs), with the plots' Axes recorded before they are saved.
 """
 
 import contextlib
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from sklearn_mlarch import demo
-from sklearn_mlarch.demo import BUDGETS, Report, budget_text, score_decimals, score_text
-
-SECTIONS = ["digits", "search", "multitask"]
+from sklearn_mlarch.__main__ import main
+from sklearn_mlarch.demo import (BUDGETS, SECTIONS, Report, budget_text, score_decimals,
+                                 score_text)
 
 
 def _axes_facts(ax):
@@ -45,9 +45,34 @@ def quick(tmp_path_factory):
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
         mp.setattr(Report, "figure", figure)
-        path = demo.run(quick=True, sections=SECTIONS, output=str(output), plots=True)
-    with open(path) as f:
-        return f.read(), out.getvalue(), figures, output
+        main(["demo", "--quick", "--output", str(output)])
+    return (output / "report.md").read_text(), out.getvalue(), figures, output
+
+
+def test_the_quick_demo_writes_a_report_with_every_section_and_plot(quick):
+    report, out, _, output = quick
+    for name in ("CNNClassifier", "RNNClassifier", "SVC", "MLPClassifier",
+                 "BaggingClassifier", "DeepEnsembleClassifier", "HyperbandSearchCV",
+                 "MultiTaskClassifier", "Transfer", "Meta-learning", "FOMAML", "Few-shot",
+                 "PrototypicalClassifier", "NearestCentroid on pixels"):
+        assert name in out and name in report
+    # every table row printed is in the report, as a markdown row
+    assert "| MultiTaskClassifier (one shared CNN trunk) |" in report
+    for png in ("digits_learning_curves", "hyperband_brackets", "multitask_scores",
+                "maml_adaptation"):
+        assert (output / f"{png}.png").stat().st_size > 1000
+        assert f"![{png}.png]({png}.png)" in report
+    maml = re.findall(r"^\| (MAML|FOMAML) \| (\S+) ± \S+ \| \S+ ± \S+ \| (\S+) ± ", report,
+                      flags=re.M)
+    assert len(maml) == 2
+    for _, no_step, ten_steps in maml:
+        assert float(ten_steps) < float(no_step)  # adapting to a new task lowers its error
+    few_shot = re.findall(r"^\| (PrototypicalClassifier|NearestCentroid)[^|]* \| (\S+) ± (\S+) "
+                          r"\| ", report, flags=re.M)
+    assert [name for name, _, _ in few_shot] == ["PrototypicalClassifier", "NearestCentroid"]
+    for _, accuracy, half in few_shot:  # 5-way 1-shot query accuracy and its 95 % interval
+        assert 0 <= float(accuracy) <= 1 and float(half) >= 0
+    assert re.search(r"demo finished in \d+ s; report: .*report\.md", out)
 
 
 def _tables(report):
@@ -157,7 +182,8 @@ def test_every_score_in_the_tables_has_the_decimals_its_test_size_supports(quick
             for i in score_columns:
                 # 450 test rows (multi-task) or 1,797 (cross-validation): 2 decimals
                 assert re.fullmatch(r"\d\.\d\d", row[i]), (title, row)
-                assert f" {row[i]} " in stdout  # the printed tables say the same
+                # the printed tables say the same
+                assert re.search(rf" {re.escape(row[i])}( |$)", stdout, flags=re.M), (title, row)
                 checked += 1
     assert checked >= 4 * 2 + 2 + 2 * 3
     table_lines = "\n".join(line for line in report.splitlines() if line.startswith("| "))
@@ -192,7 +218,7 @@ def test_the_report_states_the_total_time_once_and_each_section_time_in_a_table(
     header = report.split("\n## ")[0]  # before the first section
     assert "| section (`--sections`) | time (s) |" in header
     rows = re.findall(r"^\| (\w+) \| (\d+) \|$", header, flags=re.M)
-    assert [name for name, _ in rows] == SECTIONS
+    assert [name for name, _ in rows] == list(SECTIONS)
     seconds = [float(s) for _, s in rows]
     assert all(s >= 0 for s in seconds) and sum(seconds) <= total + len(SECTIONS)
     assert re.search(rf"demo finished in {total} s", stdout)

@@ -184,9 +184,22 @@ def test_a_lost_future_is_cancelled_not_awaited(dask_client):
         def __getattr__(self, name):
             return getattr(self.future, name)
 
+    class _FinishesLater:  # pending at the first look, whatever the machine's load
+        def __init__(self, future):
+            self.future, self.key, self.looks = future, future.key, 0
+
+        @property
+        def status(self):
+            self.looks += 1
+            return "pending" if self.looks == 1 else self.future.status
+
+        def __getattr__(self, name):
+            return getattr(self.future, name)
+
     lost = _Lost(slow)
     seen = {}  # the engine's clock: kept across calls (one per finished fit in ASHA)
-    assert _settle([fast, lost], any_=True, lost_after=60, lost_since=seen) == {fast}
+    later = _FinishesLater(fast)
+    assert _settle([later, lost], any_=True, lost_after=60, lost_since=seen) == {later}
     assert lost.key in seen
     settled = _settle([fast, lost], lost_after=0.5)
     assert settled == {fast, lost} and slow.cancelled() and fast.result() == 1
