@@ -204,18 +204,26 @@ class IterableSource:
             if first is None:
                 raise ValueError("X, an IterableDataset, yielded no samples.")
         except OSError as exc:
-            file.close()
+            _close_quietly(file)  # closing flushes what is buffered: it fails again
             raise OSError(f"Writing the IterableDataset to a temporary file (to read it in "
                           f"shuffled batches) failed: {exc}. Point TMPDIR at a disk with "
                           "room, or pass a map-style Dataset or a memmap.") from exc
         except BaseException:
-            file.close()
+            _close_quietly(file)
             raise
         array = np.memmap(file, dtype=first.dtype, mode="r", shape=(n, *first.shape[1:]))
         y = None if labels[0] is None else np.concatenate(labels)
         source = ArraySource(array, fd=file.fileno())
         source.spool_file = file  # open as long as the source lives
         return source, y
+
+
+def _close_quietly(file):
+    """Close ``file``, its buffered bytes dropped where they cannot be written."""
+    try:
+        file.close()
+    except OSError:
+        pass
 
 
 def _pairs(item):

@@ -7,11 +7,13 @@ estimator as it was.
 
 import multiprocessing
 import os
+import signal
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from skorch.callbacks import Callback
 
 from sklearn_mlarch import (CNNClassifier, CNNRegressor, DeepEnsembleClassifier,
                             MAMLClassifier, Streamed)
@@ -392,3 +394,64 @@ def test_a_deep_ensemble_scores_a_dataset_with_its_labels():
     ensemble = DeepEnsembleClassifier(clone(CLF).set_params(max_epochs=1), n_estimators=2)
     fitted = ensemble.fit(PairDataset(X, Y))
     assert fitted.score(PairDataset(X, Y)) == fitted.score(X, Y)
+
+
+class _CtrlCAtBatch(Callback):
+    """A real Ctrl-C in the middle of an epoch: SIGINT to this process and to
+    the DataLoader's reader processes, as a terminal sends it to its group."""
+
+    def __init__(self, batch):
+        self.batch, self.seen = batch, 0
+
+    def on_batch_end(self, net, **kwargs):
+        self.seen += 1
+        if self.seen == self.batch:
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_with_reader_processes_stops_them_and_leaves_the_estimator():
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        est = clone(CLF).fit(X, Y)
+        before = weights(est)
+        children = set(multiprocessing.active_children())
+        est.set_params(callbacks=[_CtrlCAtBatch(3)])
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(Streamed(X, num_workers=2), Y)
+        # the fit that was interrupted left nothing
+        assert all(torch.equal(p, q) for p, q in zip(before, weights(est)))
+        for child in set(multiprocessing.active_children()) - children:
+            child.join(timeout=10)  # the readers end: none is left behind
+        assert set(multiprocessing.active_children()) <= children
+        est.set_params(callbacks=None)
+        assert_same_model(est.fit(Streamed(X, num_workers=2), Y), clone(CLF).fit(X, Y))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _spool_with_a_small_disk(queue):
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full disk: write() fails, no signal
+    est = clone(CLF).fit(X, Y)
+    before = weights(est)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))  # 2 kB of X's 5.8 kB fit
+    try:
+        est.fit(PairStream())
+        queue.put(("fitted", ""))
+    except OSError as exc:
+        unchanged = all(torch.equal(p, q) for p, q in zip(before, weights(est)))
+        queue.put((str(exc), unchanged))
+
+
+def test_a_disk_that_fills_while_a_stream_is_written_says_so():
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_spool_with_a_small_disk, args=(queue,))
+    process.start()
+    message, unchanged = queue.get(timeout=120)
+    process.join(timeout=10)
+    assert "temporary file" in message and "TMPDIR" in message, message
+    assert unchanged is True
