@@ -123,6 +123,14 @@ class FreezeBlocks(Callback):
         # a block name ('trunk.conv0') freezes everything in it
         return fnmatch.fnmatch(name, pattern) or name.startswith(pattern + ".")
 
+    def frozen_for_good(self, module):
+        """The parameters of ``module`` this callback keeps frozen in every epoch
+        (none where ``epochs`` unfreezes them), frozen or not now."""
+        if self.epochs is not None:
+            return []
+        return [p for name, p in module.named_parameters()
+                if any(self._matches(name, pattern) for pattern in self.patterns)]
+
     def on_train_begin(self, net, **kwargs):
         names = [n for n, _ in net.module_.named_parameters()]
         unmatched = [p for p in self.patterns if not any(self._matches(n, p) for n in names)]

@@ -14,6 +14,7 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
                                       column_or_1d)
 
 from .._targets import softmax
+from .._training.prototypes import class_means, squared_distances
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -228,15 +229,16 @@ class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
 
 
 def class_prototypes(embedded, codes, n_classes):
-    """``(n_classes, D)`` mean embedding of each class code ``0..n_classes-1``."""
-    return np.stack([embedded[codes == c].mean(axis=0) for c in range(n_classes)])
+    """``(n_classes, D)`` mean embedding of each class code ``0..n_classes-1``
+    (NumPy in and out; the training's :func:`class_means`)."""
+    return class_means(torch.as_tensor(embedded), torch.as_tensor(codes, dtype=torch.long),
+                       n_classes).numpy()
 
 
 def prototype_logits(embedded, prototypes):
-    """Negative squared Euclidean distances of ``(n, D)`` rows to ``(N, D)`` prototypes."""
-    distances = ((embedded ** 2).sum(1)[:, None] - 2 * embedded @ prototypes.T
-                 + (prototypes ** 2).sum(1)[None, :])
-    return -np.maximum(distances, 0)
+    """Negative squared Euclidean distances of ``(n, D)`` rows to ``(N, D)`` prototypes
+    (NumPy in and out; the training's :func:`squared_distances`)."""
+    return (-squared_distances(torch.as_tensor(embedded), torch.as_tensor(prototypes))).numpy()
 
 
 class PrototypeClassifier(ClassifierMixin, _BaseAdapted):

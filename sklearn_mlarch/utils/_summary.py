@@ -211,10 +211,7 @@ def _permanently_frozen(net, module):
     """Ids of the parameters ``freeze`` keeps frozen for good (``unfreeze_after=None``),
     frozen or not now: a loaded model is built with every parameter trainable."""
     freezer = dict(getattr(net, "callbacks_", None) or []).get("freeze")
-    if freezer is None or getattr(freezer, "epochs", 0) is not None:
-        return set()
-    return {id(p) for name, p in module.named_parameters()
-            if any(freezer._matches(name, pattern) for pattern in freezer.patterns)}
+    return set() if freezer is None else {id(p) for p in freezer.frozen_for_good(module)}
 
 
 def model_summary(estimator, depth: int = 2) -> ModelSummary:
