@@ -73,8 +73,12 @@ def main():
         train, y = load(name, "train", args.data_cache)
         equal = len({len(s) for s in train}) == 1
         X = as_signals(train) if equal else as_signals(train, mode="list")
-        folds = min(args.folds, int(np.unique(y, return_counts=True)[1].min()))
-        cv = StratifiedKFold(folds, shuffle=True, random_state=0)
+        smallest = int(np.unique(y, return_counts=True)[1].min())
+        if smallest < args.folds:
+            raise SystemExit(f"{name}: a class has {smallest} training series, fewer than "
+                             f"--folds {args.folds}; pass fewer folds for every data set "
+                             "(the ranks compare like with like) or leave it out.")
+        cv = StratifiedKFold(args.folds, shuffle=True, random_state=0)
         for cand in args.candidates:
             start = time.perf_counter()
             with warnings.catch_warnings():

@@ -61,6 +61,11 @@ def check_supported(net, dataset, world_size):
         raise ValueError(f"batch_size={batch_size} is smaller than the {world_size} processes "
                          f"that share each batch: pass batch_size >= {world_size}{fix}.")
     n_train = _training_size(net, len(dataset))
+    if n_train < world_size:
+        raise ValueError(f"{n_train} training samples cannot be shared among {world_size} "
+                         "processes: pass more samples, a smaller validation_fraction or "
+                         f"fewer processes{fix}.")
+    batch_size = min(batch_size, n_train)
     last = n_train % batch_size
     if last == 1 and n_train > batch_size:
         last = 0  # the engine merges a last batch of one into the one before

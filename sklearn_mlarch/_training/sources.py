@@ -197,17 +197,12 @@ class IterableSource:
                         f"The IterableDataset yields samples of shape {X.shape[1:]} "
                         f"({X.dtype}) after samples of shape {first.shape[1:]} "
                         f"({first.dtype}): yield one shape and dtype.")
-                file.write(np.ascontiguousarray(X).tobytes())
+                _write(file, np.ascontiguousarray(X).tobytes())
                 labels.append(y)
                 n += len(X)
-            file.flush()
+            _write(file, b"")  # flushed: a full disk says so here
             if first is None:
                 raise ValueError("X, an IterableDataset, yielded no samples.")
-        except OSError as exc:
-            _close_quietly(file)  # closing flushes what is buffered: it fails again
-            raise OSError(f"Writing the IterableDataset to a temporary file (to read it in "
-                          f"shuffled batches) failed: {exc}. Point TMPDIR at a disk with "
-                          "room, or pass a map-style Dataset or a memmap.") from exc
         except BaseException:
             _close_quietly(file)
             raise
@@ -216,6 +211,20 @@ class IterableSource:
         source = ArraySource(array, fd=file.fileno())
         source.spool_file = file  # open as long as the source lives
         return source, y
+
+
+def _write(file, data):
+    """Write (and with nothing to write, flush) ``data``; a failing disk raises the
+    advice (the dataset's own OSErrors, a missing image say, pass as they are)."""
+    try:
+        if data:
+            file.write(data)
+        else:
+            file.flush()
+    except OSError as exc:
+        raise OSError(f"Writing the IterableDataset to a temporary file (to read it in "
+                      f"shuffled batches) failed: {exc}. Point TMPDIR at a disk with "
+                      "room, or pass a map-style Dataset or a memmap.") from exc
 
 
 def _close_quietly(file):

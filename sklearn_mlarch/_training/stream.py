@@ -249,20 +249,30 @@ class LazyRows:
                             generator=generator)
         try:
             batches = iter(loader)
-        except (OSError, RuntimeError, AssertionError) as exc:
-            raise ValueError(f"num_workers={workers}: worker processes could not start "
-                             f"here ({type(exc).__name__}: {exc}). Pass num_workers=0 to read "
-                             "in this process.") from exc
-        except (pickle.PicklingError, AttributeError, TypeError) as exc:
-            if "pickle" not in str(exc).lower():
+        except (pickle.PicklingError, AttributeError, TypeError, RuntimeError) as exc:
+            if "pickl" not in str(exc).lower() and "serializ" not in str(exc).lower():
+                if isinstance(exc, RuntimeError):
+                    raise _cannot_start(workers, exc) from exc
                 raise
-            raise ValueError(
-                f"num_workers={workers}: the data could not be sent to the worker processes, "
-                f"which start by {multiprocessing.get_start_method()} here and receive it "
-                f"pickled ({type(exc).__name__}: {exc}). Define the Dataset's class at the "
-                "top level of a module, and keep lambdas and open handles out of it; or pass "
-                "num_workers=0 to read in this process.") from exc
+            raise ValueError(f"num_workers={workers}: the data could not be sent to the worker "
+                             f"processes ({type(exc).__name__}: {exc}). {_pickled_advice()}") \
+                from exc
+        except (OSError, AssertionError) as exc:
+            raise _cannot_start(workers, exc) from exc
         return _trimmed(_until_done(batches))
+
+
+def _cannot_start(workers, exc):
+    return ValueError(f"num_workers={workers}: worker processes could not start here "
+                      f"({type(exc).__name__}: {exc}). Pass num_workers=0 to read in this "
+                      "process.")
+
+
+def _pickled_advice():
+    return (f"The workers start by {multiprocessing.get_start_method()} here and receive the "
+            "data pickled: define its class at the top level of an importable module (not "
+            "in a notebook or __main__), and keep lambdas and open handles out of it; or "
+            "pass num_workers=0 to read in this process.")
 
 
 def _malloc_trim():
@@ -300,6 +310,16 @@ def _until_done(batches):
     """
     try:
         yield from batches
+    except (ConnectionError, EOFError) as exc:
+        # torch reports a dead worker when it has been reaped; read a moment
+        # earlier, its end of the queue is just gone
+        raise RuntimeError(f"A DataLoader worker exited unexpectedly: the connection to it "
+                           f"was lost ({type(exc).__name__}: {exc}).") from exc
+    except RuntimeError as exc:
+        if "exited unexpectedly" in str(exc) and multiprocessing.get_start_method() != "fork":
+            # a worker that cannot unpickle the data (a class of __main__) dies so
+            raise RuntimeError(f"{exc} {_pickled_advice()}") from exc
+        raise
     finally:
         batches._shutdown_workers()
 

@@ -231,14 +231,18 @@ class AdaptedClassifier(ClassifierMixin, _BaseAdapted):
 def class_prototypes(embedded, codes, n_classes):
     """``(n_classes, D)`` mean embedding of each class code ``0..n_classes-1``
     (NumPy in and out; the training's :func:`class_means`)."""
-    return class_means(torch.as_tensor(embedded), torch.as_tensor(codes, dtype=torch.long),
+    return class_means(_float64(embedded), torch.as_tensor(np.asarray(codes), dtype=torch.long),
                        n_classes).numpy()
 
 
 def prototype_logits(embedded, prototypes):
     """Negative squared Euclidean distances of ``(n, D)`` rows to ``(N, D)`` prototypes
     (NumPy in and out; the training's :func:`squared_distances`)."""
-    return (-squared_distances(torch.as_tensor(embedded), torch.as_tensor(prototypes))).numpy()
+    return (-squared_distances(_float64(embedded), _float64(prototypes))).numpy()
+
+
+def _float64(array):
+    return torch.from_numpy(np.array(array, dtype=np.float64))  # a copy: any strides, writable
 
 
 class PrototypeClassifier(ClassifierMixin, _BaseAdapted):

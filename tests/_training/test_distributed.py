@@ -154,6 +154,10 @@ def test_a_last_batch_too_small_to_share_is_refused_before_training():
     check_supported(held_out, ArrayDataset(torch.randn(12, 3), torch.zeros(12).long()), 3)
     held_out = _net(batch_size=5, train_split=HoldoutSplit(0.2))  # 9 = 5 + 4
     check_supported(held_out, ArrayDataset(torch.randn(12, 3), torch.zeros(12).long()), 3)
+    with pytest.raises(ValueError, match="2 training samples cannot be shared among 3 "
+                                         "processes: pass more samples"):
+        check_supported(_net(batch_size=4, train_split=HoldoutSplit(0.5)),
+                        ArrayDataset(torch.randn(4, 3), torch.zeros(4).long()), 3)
     with pytest.raises(ValueError, match="The 7 training samples leave a last batch of 2"):
         check_supported(_net(batch_size=5, train_split=HoldoutSplit(0.3)),
                         ArrayDataset(torch.randn(10, 3), torch.zeros(10).long()), 3)
