@@ -124,6 +124,12 @@ REGISTRY = {b.name: b for b in [
     Benchmark("tser", "python benchmarks/bench_timeseries.py --datasets Tecator Covid3Month "
               "--models minirocket cnn cnn-series cnn-series+scale resnet --seeds 0 1 2", 45,
               ("sktime", "numba")),
+    Benchmark("timeseries-neural", "python benchmarks/bench_timeseries.py --datasets "
+              "BasicMotions JapaneseVowels ArrowHead --models minirocket cnn cnn-series resnet "
+              "inception inceptiontime --seeds 0 1 2", 300, ("sktime", "numba")),
+    Benchmark("select-series-defaults", "python benchmarks/select_series_defaults.py "
+              "--datasets JapaneseVowels ArrowHead --candidates fcn fcn-series "
+              "fcn-series+scale resnet", 60, ("sktime", "numba")),
 ]}
 
 
