@@ -181,12 +181,7 @@ class ResNetEnsembleNetwork(_SeriesEnsembleNetwork):
 
     Parameters
     ----------
-    input_shape : tuple of int
-        ``(C, L)``.
-    n_outputs : int
-        Outputs per member.
-    n_members : int, default=5
-        Number of networks.
+    %(members_params)s
     channels, kernel_sizes, batch_norm, global_pool, variable_length
         As for :class:`ResNetNetwork`, per member.
 
@@ -223,12 +218,7 @@ class InceptionEnsembleNetwork(_SeriesEnsembleNetwork):
 
     Parameters
     ----------
-    input_shape : tuple of int
-        ``(C, L)``.
-    n_outputs : int
-        Outputs per member.
-    n_members : int, default=5
-        Number of networks.
+    %(members_params)s
     channels, kernel_sizes, residual_every, batch_norm, global_pool, variable_length
         As for :class:`InceptionNetwork`, per member.
 
@@ -270,3 +260,13 @@ class InceptionEnsembleNetwork(_SeriesEnsembleNetwork):
 #: the ensemble network of each ``architecture`` of the CNN estimators
 SERIES_ENSEMBLE_NETWORKS = dict(resnet=ResNetEnsembleNetwork,
                                 inception=InceptionEnsembleNetwork)
+
+
+_MEMBERS_PARAMS = """input_shape : tuple of int
+        ``(C, L)``.
+    n_outputs : int
+        Outputs per member.
+    n_members : int, default=5
+        Number of networks."""
+for _cls in (ResNetEnsembleNetwork, InceptionEnsembleNetwork):
+    _cls.__doc__ = _cls.__doc__.replace("%(members_params)s", _MEMBERS_PARAMS)
