@@ -5,6 +5,7 @@ own dtype and knows its labels where it carries them; :mod:`.stream` casts,
 checks and batches them.
 """
 
+import contextlib
 import itertools
 import mmap
 import os
@@ -197,10 +198,12 @@ class IterableSource:
                         f"The IterableDataset yields samples of shape {X.shape[1:]} "
                         f"({X.dtype}) after samples of shape {first.shape[1:]} "
                         f"({first.dtype}): yield one shape and dtype.")
-                _write(file, np.ascontiguousarray(X).tobytes())
+                with _writing():
+                    file.write(np.ascontiguousarray(X).tobytes())
                 labels.append(y)
                 n += len(X)
-            _write(file, b"")  # flushed: a full disk says so here
+            with _writing():
+                file.flush()  # a full disk says so here too
             if first is None:
                 raise ValueError("X, an IterableDataset, yielded no samples.")
         except BaseException:
@@ -213,14 +216,12 @@ class IterableSource:
         return source, y
 
 
-def _write(file, data):
-    """Write (and with nothing to write, flush) ``data``; a failing disk raises the
-    advice (the dataset's own OSErrors, a missing image say, pass as they are)."""
+@contextlib.contextmanager
+def _writing():
+    """Writes to the spool file: a failing disk raises the advice (only there: the
+    dataset's own OSErrors, a missing image say, pass as they are)."""
     try:
-        if data:
-            file.write(data)
-        else:
-            file.flush()
+        yield
     except OSError as exc:
         raise OSError(f"Writing the IterableDataset to a temporary file (to read it in "
                       f"shuffled batches) failed: {exc}. Point TMPDIR at a disk with "

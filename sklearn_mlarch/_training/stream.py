@@ -16,7 +16,6 @@ worker while the network trains on the previous ones.
 import ctypes
 import ctypes.util
 import multiprocessing
-import pickle
 
 import numpy as np
 import torch
@@ -249,23 +248,18 @@ class LazyRows:
                             generator=generator)
         try:
             batches = iter(loader)
-        except (pickle.PicklingError, AttributeError, TypeError, RuntimeError) as exc:
-            if "pickl" not in str(exc).lower() and "serializ" not in str(exc).lower():
-                if isinstance(exc, RuntimeError):
-                    raise _cannot_start(workers, exc) from exc
-                raise
-            raise ValueError(f"num_workers={workers}: the data could not be sent to the worker "
-                             f"processes ({type(exc).__name__}: {exc}). {_pickled_advice()}") \
-                from exc
-        except (OSError, AssertionError) as exc:
-            raise _cannot_start(workers, exc) from exc
+        except Exception as exc:
+            text = str(exc).lower()
+            if "pickl" in text or "serializ" in text:  # the data, sent to the workers
+                raise ValueError(f"num_workers={workers}: the data could not be sent to the "
+                                 f"worker processes ({type(exc).__name__}: {exc}). "
+                                 f"{_pickled_advice()}") from exc
+            if isinstance(exc, (OSError, RuntimeError, AssertionError)):
+                raise ValueError(f"num_workers={workers}: worker processes could not start "
+                                 f"here ({type(exc).__name__}: {exc}). Pass num_workers=0 to "
+                                 "read in this process.") from exc
+            raise
         return _trimmed(_until_done(batches))
-
-
-def _cannot_start(workers, exc):
-    return ValueError(f"num_workers={workers}: worker processes could not start here "
-                      f"({type(exc).__name__}: {exc}). Pass num_workers=0 to read in this "
-                      "process.")
 
 
 def _pickled_advice():
