@@ -67,6 +67,9 @@ class NeuralMetaEstimator(MetaEstimatorMixin, BaseNeuralEstimator):
                 raise ValueError(
                     f"{name} cannot use {type(est).__name__}({param}={params[param]!r}): "
                     f"{why} Pass {type(est).__name__}({param}={allowed[0]!r}).")
+        # the wrapped estimator's own checks, as its fit would run them: the
+        # meta-estimator builds its network without calling that fit
+        est._validate_params()
         return est
 
     def set_params(self, **params):

@@ -14,7 +14,7 @@ from ..base import ScoresStreams
 from .._targets import Targets
 from ..networks import (CNNEnsembleNetwork, CNNNetwork, InceptionEnsembleNetwork,
                         InceptionNetwork, ResNetEnsembleNetwork, ResNetNetwork,
-                        ensemble_network)
+                        SeriesScaled, ensemble_network)
 
 # series networks computed as one network of grouped convolutions, masking included
 GROUPED_SERIES_NETWORKS = {InceptionNetwork: InceptionEnsembleNetwork,
@@ -64,6 +64,10 @@ class EnsembleTargets(Targets):
         return objective
 
     def network(self, module, kwargs):
+        if module is SeriesScaled:  # series normalised once, for the members inside
+            inner = {k: v for k, v in kwargs.items() if k not in ("body", "keep_scale")}
+            body, body_kwargs = self.network(kwargs["body"], inner)
+            return SeriesScaled, {**body_kwargs, "body": body, "keep_scale": kwargs["keep_scale"]}
         kwargs = {**kwargs, "n_outputs": self.n_outputs}
         if module is CNNNetwork and not kwargs.get("variable_length"):
             # CNN members as one grouped network: a few times faster than a loop

@@ -17,13 +17,16 @@ def positive_ints(value, name, n=None):
     """``value`` (an int or a sequence of ints) as a tuple of positive ints.
 
     Raises a ValueError naming ``name`` for anything else: zero, negative,
-    fractional or boolean entries, or a sequence of the wrong length.
+    fractional or boolean entries, an empty sequence, or a sequence of the
+    wrong length.
     """
     values = (value,) * (n or 1) if isinstance(value, Integral) else tuple(value)
     bad = [v for v in values if isinstance(v, bool) or not isinstance(v, Integral) or v < 1]
     if bad:
         raise ValueError(f"{name} must hold positive integers, got {value!r} "
                          f"(bad entries: {bad}).")
+    if not values:
+        raise ValueError(f"{name} must hold at least one positive integer, got {value!r}.")
     if n is not None and len(values) != n:
         raise ValueError(f"{name} must be one int or {n} ints (one per block), got {value!r}.")
     return tuple(int(v) for v in values)

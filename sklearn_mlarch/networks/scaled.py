@@ -7,14 +7,15 @@ of batch normalisation and its running estimates mislead prediction, or
 z-normalised by the user, where the level and amplitude (which may carry
 the class or the target) are gone. :class:`SeriesScaled` z-normalises each
 series and channel inside the network, and with ``keep_scale`` gives the
-body each channel's mean and log standard deviation as two more constant
-channels, so the scale is an input rather than a distortion.
+body each channel's level (``asinh`` of its mean) and amplitude (log of its
+standard deviation) as two more constant channels, so the scale is an input
+rather than a distortion.
 """
 
 import torch
 from torch import nn
 
-#: added to a series' standard deviation (a constant series has none)
+#: added to a series' standard deviation over its peak (a constant series has none)
 EPS = 1e-8
 
 
@@ -33,8 +34,9 @@ class SeriesScaled(nn.Module):
     input_shape : tuple of int
         ``(C, L)``.
     keep_scale : bool, default=False
-        Append each channel's mean and log standard deviation over time as
-        ``2 C`` constant channels.
+        Append each channel's ``asinh`` of the mean and log of the standard
+        deviation over time as ``2 C`` constant channels (both bounded: a
+        raw mean would be as large as the series).
     **kwargs
         The body's other arguments.
 
@@ -72,17 +74,28 @@ class SeriesScaled(nn.Module):
 
     def scaled(self, x):
         """``x`` z-normalised per series and channel over its real steps (NaN:
-        padding, kept), with the mean and log std appended as channels."""
+        padding, kept), with the level and amplitude appended as channels."""
         pad = torch.isnan(x)
         real = (~pad).to(x.dtype)
         steps = real.sum(-1, keepdim=True).clamp_min(1)
         x0 = torch.where(pad, torch.zeros((), dtype=x.dtype, device=x.device), x)
-        mean = x0.sum(-1, keepdim=True) / steps
-        std = ((((x0 - mean) * real) ** 2).sum(-1, keepdim=True) / steps).sqrt()
-        z = (x - mean) / (std + EPS)
+        # the statistics of x over its peak: the sum of squares cannot overflow
+        # (series near the dtype's largest value), and EPS is relative to the
+        # series' own size, so z is the same at any amplitude
+        peak = x0.abs().amax(-1, keepdim=True)
+        peak = torch.where(peak > 0, peak, torch.ones_like(peak))
+        u = x0 / peak
+        mean = u.sum(-1, keepdim=True) / steps
+        std = ((((u - mean) * real) ** 2).sum(-1, keepdim=True) / steps).sqrt()
+        z = (x / peak - mean) / (std + EPS)
         if not self.keep_scale:
             return z
-        scale = torch.cat([mean, torch.log(std + EPS)], dim=1).expand(-1, -1, x.shape[-1])
+        # the level as asinh(mean) and the amplitude as log(std): bounded
+        # (|.| < 90 in float32) where the raw level would bring back the
+        # scales that the normalisation removes
+        level = torch.asinh(mean * peak)
+        amplitude = torch.log(std + EPS) + torch.log(peak)
+        scale = torch.cat([level, amplitude], dim=1).expand(-1, -1, x.shape[-1])
         step_pad = pad.all(dim=1, keepdim=True)
         scale = torch.where(step_pad, torch.full((), float("nan"), dtype=x.dtype,
                                                  device=x.device), scale)

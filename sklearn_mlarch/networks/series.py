@@ -180,8 +180,11 @@ class _SeriesNetwork(nn.Module):
         for name, block in blocks + [("global_pool", SeriesPool(global_pool))]:
             self.trunk.add_module(name, block)
         self.out_features = width
-        self.head = nn.Linear(width, n_outputs)
+        self.head = self._new_head(width, n_outputs)
         self.variable_length = bool(variable_length)
+
+    def _new_head(self, width, n_outputs):
+        return nn.Linear(width, n_outputs)
 
     def embed(self, x):
         """Penultimate-layer features of a batch ``x``."""

@@ -135,9 +135,13 @@ class _SeriesEnsembleNetwork(_SeriesNetwork):
 
     def _build(self, input_shape, blocks, width, n_outputs, global_pool, variable_length):
         super()._build(input_shape, blocks, width, n_outputs, global_pool, variable_length)
-        M = self.n_members
-        self.head = nn.Conv1d(width * M, n_outputs * M, 1, groups=M)  # a Linear per member
         self.n_outputs = n_outputs
+
+    def _new_head(self, width, n_outputs):
+        # a Linear per member, drawn as the single network draws its Linear
+        # (one member is then the single network, weight for weight)
+        M = self.n_members
+        return nn.Conv1d(width * M, n_outputs * M, 1, groups=M)
 
     def embed(self, x):
         """Penultimate features of every member, shape ``(B, M, hidden)``."""

@@ -83,9 +83,10 @@ _CNN_PARAMS = """\
         Signals only. 'series': the network reads each series z-normalised
         per channel over its own steps (inside the network, so streamed
         batches, prediction and saved models all do it); 'series+scale':
-        also each channel's mean and log standard deviation, as two more
-        constant channels, for series whose level or amplitude carries
-        information. None: the values as given."""
+        also each channel's level (asinh of its mean) and amplitude (log of
+        its standard deviation), as two more constant channels, for series
+        whose level or amplitude carries information. None: the values as
+        given."""
 
 # the Notes section of both CNN estimators (prose, not parameters)
 _CNN_NOTES = """\
@@ -217,8 +218,12 @@ class _BaseCNN(NeuralEstimator):
         series = self._check_series(series, reset)
         longest = max(s.shape[1] for s in series)
         length = longest if reset else max(longest, self.input_shape_[1])
-        need = self._min_series_length(series[0].shape[0],
-                                       longest if reset else self.input_shape_[1])
+        if reset or not hasattr(self, "_min_length_"):
+            # fixed at fit: a later set_params(pool_size=...) does not change
+            # the fitted network, so it does not change what it can read
+            self._min_length_ = self._min_series_length(
+                series[0].shape[0], longest if reset else self.input_shape_[1])
+        need = self._min_length_
         shortest = min(s.shape[1] for s in series)
         if shortest < need:
             raise ValueError(

@@ -1,12 +1,14 @@
 import numpy as np
+import pytest
 import torch
 from numpy.testing import assert_allclose
 from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_mlarch import CNNClassifier, FeedForwardRegressor, RNNClassifier
+from sklearn_mlarch import CNNClassifier, CNNRegressor, FeedForwardRegressor, RNNClassifier
 from sklearn_mlarch.ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor
 from sklearn_mlarch.networks import (CNNEnsembleNetwork, CNNNetwork, InceptionEnsembleNetwork,
-                                     MemberEnsemble, ResNetEnsembleNetwork)
+                                     MemberEnsemble, ResNetEnsembleNetwork, SeriesScaled)
 from sklearn_mlarch.utils._testing import FAST_PARAMS
 
 
@@ -191,3 +193,45 @@ def test_inception_members_run_as_one_grouped_network():
     assert type(ragged.net_.module_) is ResNetEnsembleNetwork
     assert ragged.net_.module_.variable_length
     assert ragged.predict_member(series).shape == (12, 2, 2)
+
+
+@pytest.mark.parametrize("bad, name", [({"architecture": "resnt"}, "architecture"),
+                                       ({"normalize": "series+Scale"}, "normalize"),
+                                       ({"batch_size": 0}, "batch_size"),
+                                       ({"optimizer": "adamm"}, "optimizer"),
+                                       ({"lr": -1.0}, "lr")])
+def test_the_wrapped_estimators_parameters_are_checked(bad, name):
+    # before: a misspelled architecture trained the default network, a
+    # misspelled normalize 'series', batch_size=0 fitted
+    X, y = np.zeros((8, 1, 12), dtype=np.float32), np.arange(8) % 2
+    ens = _ensemble(n_estimators=2, **bad)
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of CNNClassifier"):
+        ens.fit(X, y)
+    assert not hasattr(ens, "net_")
+
+
+def test_normalized_series_members_still_run_as_one_grouped_network():
+    # before: normalize= put each member in its own SeriesScaled, run one
+    # after the other, and the block names gained a 'members.m.' prefix
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(16, 1, 20).astype(np.float32), np.arange(16) % 2
+    base = CNNClassifier(architecture="inception", channels=(2, 2), normalize="series+scale",
+                         freeze="trunk.block0", max_epochs=1)
+    ens = DeepEnsembleClassifier(base, n_estimators=2, random_state=0).fit(X, y)
+    module = ens.net_.module_
+    assert isinstance(module, SeriesScaled) and module.keep_scale
+    assert type(module._body) is InceptionEnsembleNetwork and module.n_members == 2
+    assert ens.predict_member(X * 100 + 3).shape == (16, 2, 2)
+
+
+@pytest.mark.parametrize("architecture", ["inception", "resnet"])
+def test_one_series_member_is_the_base_estimator(architecture):
+    # before: the grouped network drew a Linear head it then replaced, so its
+    # own head started from other random draws than the single network's
+    rng = np.random.RandomState(0)
+    X = rng.randn(16, 1, 12).astype(np.float32)
+    y = X.mean(axis=(1, 2))
+    base = CNNRegressor(architecture=architecture, channels=(2,) * 3, max_epochs=2,
+                        batch_size=8, random_state=0)
+    ens = DeepEnsembleRegressor(base, n_estimators=1, bootstrap=False).fit(X, y)
+    assert_allclose(ens.predict(X), clone(base).fit(X, y).predict(X), rtol=1e-5, atol=1e-6)

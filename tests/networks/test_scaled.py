@@ -24,8 +24,33 @@ def test_the_level_and_amplitude_of_a_series_reach_the_body_only_with_keep_scale
     torch.testing.assert_close(z.mean(-1), torch.zeros(5, 2), atol=1e-5, rtol=0)
     torch.testing.assert_close(z.std(-1, unbiased=False), torch.ones(5, 2), atol=1e-4, rtol=0)
     extra = scaled.scaled(x)[:, 2:]
-    torch.testing.assert_close(extra[:, :2, 0], x.mean(-1))
-    torch.testing.assert_close(extra[:, 2:, 0], torch.log(x.std(-1, unbiased=False) + 1e-8))
+    torch.testing.assert_close(extra[:, :2, 0], torch.asinh(x.mean(-1)))
+    torch.testing.assert_close(extra[:, 2:, 0], torch.log(x.std(-1, unbiased=False)))
+
+
+@pytest.mark.parametrize("amplitude", [1e-30, 1e-10, 1e-6, 1e19, 1e30])
+def test_z_is_the_same_at_any_amplitude(amplitude):
+    # before: the sum of squares overflowed float32 above ~1e19 (z all 0 at
+    # 1e30, NaN near 3e38), and an absolute 1e-8 flattened z below ~1e-6
+    net = _net(keep_scale=True)
+    x = torch.rand(4, 2, 24) * 2 - 1
+    torch.testing.assert_close(net.scaled(x * amplitude)[:, :2], net.scaled(x)[:, :2],
+                               atol=1e-5, rtol=1e-5)
+    largest = x / x.abs().amax() * torch.finfo(torch.float32).max
+    z = net.scaled(largest)
+    assert torch.isfinite(z).all()
+    torch.testing.assert_close(z[:, :2], net.scaled(x)[:, :2], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("level", [1e3, 1e6, -1e30])
+def test_the_scale_channels_stay_bounded_at_any_level(level):
+    # before: the mean was appended raw, so a level of 1e3 brought back the
+    # scales the normalisation removes (a batch-norm network then saw chance)
+    net = _net(keep_scale=True)
+    x = torch.randn(4, 2, 24) + level
+    extra = net.scaled(x)[:, 2:]
+    assert torch.isfinite(extra).all() and extra.abs().max() < 90
+    torch.testing.assert_close(extra[:, :2, 0], torch.asinh(x.double().mean(-1)).float())
 
 
 def test_names_and_weights_are_the_bodys():

@@ -210,3 +210,16 @@ def test_longer_series_in_a_warm_fit_still_check_y():
         clf.partial_fit(longer, y[:5])
     clf.fit(longer, y[:10])  # the right labels train
     assert clf.n_iter_ == 8
+
+
+def test_the_shortest_readable_series_is_the_fitted_networks():
+    # before: predict read the pooling of the current parameters, so
+    # set_params(pool_size=1) after fit let through series the fitted network
+    # pools away to nothing (every prediction then the same)
+    series, y = _ragged_series()
+    clf = _ragged_cnn(pool_size=2).fit(series, y)
+    short = [np.zeros((2, 3))]
+    with pytest.raises(ValueError, match="fewer than 4, the product of the pooling"):
+        clf.predict(short)
+    with pytest.raises(ValueError, match="fewer than 4"):
+        clf.set_params(pool_size=1).predict(short)

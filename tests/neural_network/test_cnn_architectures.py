@@ -114,6 +114,19 @@ def test_unknown_architecture_is_refused(series):
         CNNClassifier(architecture="lstm").fit(X, y)
 
 
+@pytest.mark.parametrize("architecture", [None, "resnet", "inception"])
+def test_no_convolution_is_refused(series, architecture):
+    # before: channels=() fitted a head on the raw input's average (resnet,
+    # inception) or named pool_size, which was never set (the FCN)
+    X, y = series
+    with pytest.raises(ValueError, match=r"channels must hold at least one .*got \(\)"):
+        CNNClassifier(architecture=architecture, channels=(), max_epochs=1).fit(X, y)
+    ens = DeepEnsembleClassifier(CNNClassifier(architecture=architecture, channels=(),
+                                               max_epochs=1), n_estimators=2)
+    with pytest.raises(ValueError, match="channels must hold at least one"):
+        ens.fit(X, y)
+
+
 def test_params_clone_pickle_and_save_load(series, tmp_path):
     X, y = series
     clf = CNNClassifier(architecture="resnet", channels=(4, 4), max_epochs=2, random_state=0)
