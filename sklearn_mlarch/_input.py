@@ -110,14 +110,22 @@ class InputReader:
         kwargs = dict(reset=reset, dtype=floats,
                       ensure_min_samples=2 if fitting else 1,
                       ensure_all_finite="allow-nan" if padded else True)
-        if fitting and targets.allow_missing:
-            X = validate_data(self, X, **kwargs)
-            y = check_missing_targets(self, X, y)
-        elif fitting:
-            X, y = validate_data(self, X, y, multi_output=targets.multi_output,
-                                 y_numeric=targets.numeric, **kwargs)
-        else:
-            X = validate_data(self, X, **kwargs)
+        try:
+            if fitting and targets.allow_missing:
+                X = validate_data(self, X, **kwargs)
+                y = check_missing_targets(self, X, y)
+            elif fitting:
+                X, y = validate_data(self, X, y, multi_output=targets.multi_output,
+                                     y_numeric=targets.numeric, **kwargs)
+            else:
+                X = validate_data(self, X, **kwargs)
+        except ValueError as exc:
+            if sample_shape is None or len(sample_shape) != 2 or "NaN" not in str(exc):
+                raise
+            raise ValueError(
+                f"{exc} If the NaNs pad series of different lengths, give the series as a "
+                "list of arrays, each of its own length: the network then reads each "
+                "series at its length.") from exc
         if reset:
             self.input_shape_ = self._resolve_input_shape(X.shape[1], sample_shape)
         _check_representable(X, np.dtype(self.dtype))

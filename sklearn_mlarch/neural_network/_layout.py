@@ -113,6 +113,7 @@ def _stack(series):
 def series_list(X, always=False):
     """X as a list of ``(C, L_i)`` arrays when it is a list of series.
 
+    X may also be a 1-D object array of such series.
     2-D elements are ``(C, L_i)`` series of any lengths; 1-D elements are
     one-channel series when their lengths differ (equal-length 1-D rows are
     scikit-learn's flat rows), or always once the estimator was fitted on
@@ -127,6 +128,9 @@ def series_list(X, always=False):
     >>> series_list([[1.0, 2.0], [3.0, 4.0]]) is None  # flat rows
     True
     """
+    if (isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1
+            and all(isinstance(s, (np.ndarray, list, tuple)) for s in X)):
+        X = list(X)  # an object array of series, as aeon and sktime users build them
     if not isinstance(X, (list, tuple)) or not X:
         return None
     dims = {np.ndim(s) for s in X}

@@ -223,3 +223,22 @@ def test_the_shortest_readable_series_is_the_fitted_networks():
         clf.predict(short)
     with pytest.raises(ValueError, match="fewer than 4"):
         clf.set_params(pool_size=1).predict(short)
+
+
+def test_an_object_array_of_series_reads_as_the_list():
+    # before: np.array(series, dtype=object) failed with numpy's "setting an
+    # array element with a sequence"
+    series, y = _ragged_series(n=12)
+    as_objects = np.empty(len(series), dtype=object)
+    as_objects[:] = series
+    clf = _ragged_cnn().fit(as_objects, y)
+    np.testing.assert_allclose(clf.predict_proba(as_objects),
+                               _ragged_cnn().fit(series, y).predict_proba(series))
+
+
+def test_nan_padded_series_get_the_list_advice():
+    # before: only scikit-learn's advice (impute, or HistGradientBoosting)
+    X = np.random.RandomState(0).randn(12, 2, 10)
+    X[0, :, 5:] = np.nan
+    with pytest.raises(ValueError, match="give the series as a list of arrays"):
+        _ragged_cnn().fit(X, np.arange(12) % 2)
