@@ -30,6 +30,7 @@ from ..utils._threads import torch_threads, worker_threads
 from .augment import Augmenter
 from . import distributed
 from .data import ArrayDataset, BatchIterator
+from .norms import recompute_norm_statistics, resume_running_averages
 from .objectives import Objective
 from .progress import ProgressLog
 from .stream import LazyRows
@@ -328,6 +329,7 @@ class TrainingNet(NeuralNet):
             lock = rng = _nothing()
         masks = _nothing() if native_dropout else use_generator(self.dropout_generator_)
         with lock, rng, torch_threads(worker_threads()), masks:
+            resume_running_averages(self)
             try:
                 distributed.start(self, dataset)  # when in a torch process group
                 self._notify_train_begin(dataset)
@@ -348,6 +350,8 @@ class TrainingNet(NeuralNet):
                 for _, callback in getattr(self, "callbacks_", ()):
                     if isinstance(callback, ProgressLog):
                         callback._close()  # a failed fit too: no bar left open, no data held
+            # in an order drawn from the seed and the number of epochs trained
+            recompute_norm_statistics(self, dataset, epoch_seed(self.seed, len(self.history), 3))
         return self
 
     def _warn_stopped(self):

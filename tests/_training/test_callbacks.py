@@ -7,6 +7,7 @@ from sklearn.metrics import accuracy_score, r2_score
 
 from sklearn_mlarch import CNNClassifier, FeedForwardRegressor
 from sklearn_mlarch._training import ArrayDataset
+from sklearn_mlarch._training.norms import resume_running_averages
 from sklearn_mlarch.datasets import load_digits_images
 
 # epoch k/n, the time elapsed, an estimate of the time left, then named values
@@ -58,6 +59,9 @@ def test_validation_score_is_accuracy_or_r2_of_the_held_out_rows(capsys):
     cnn = _cnn(early_stopping=True, n_iter_no_change=50).fit(X[:150], y[:150])
     _, valid = cnn.net_.train_split(ArrayDataset(X[:150].astype("float32"), y[:150]))
     rows = [int(np.flatnonzero((X[:150] == row).all(1))[0]) for row in valid.X.numpy()]
+    # the epochs were scored with batch norm's running averages (a fit ends
+    # with statistics computed anew for its final weights, _training/norms.py)
+    resume_running_averages(cnn.net_)
     assert cnn.history_[-1, "valid_acc"] == pytest.approx(
         accuracy_score(y[rows], cnn.predict(X[rows])))
 
