@@ -5,8 +5,8 @@ A deep ensemble: five CNNs trained as one network
 :class:`~sklearn_mlarch.DeepEnsembleClassifier` wraps a
 :class:`~sklearn_mlarch.CNNClassifier`, as scikit-learn's
 ``BaggingClassifier(estimator)`` does, and trains ``n_estimators`` copies of
-its network, each from its own initialisation on its own bootstrap sample,
-as one network with grouped layers: one training loop and one forward pass serve
+its network, each from its own initialisation (``bootstrap=True`` gives each
+its own bootstrap sample too), as one network with grouped layers: one training loop and one forward pass serve
 them all, much faster than fitting them one after the other. Its
 probabilities are the members' average (Lakshminarayanan et al., 2017).
 The digits on which the members disagree are those it gets wrong most

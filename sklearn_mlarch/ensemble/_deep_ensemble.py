@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 class EnsembleTargets(Targets):
     """The wrapped estimator's targets, learned by ``n_estimators`` members at once.
 
-    Each member gets its own bootstrap sample (multinomial counts as sample
-    weights) and its own initialisation; predictions average the members.
+    Each member gets its own initialisation and, with ``bootstrap``, its own
+    bootstrap sample (multinomial counts as sample weights); predictions
+    average the members.
     """
 
     def __init__(self, inner, n_estimators, bootstrap):
@@ -115,11 +116,12 @@ _DOC = """\
         None: ``%(default)s()``. Cloned at fit (``estimator_``).
     n_estimators : int, default=5
         Number of members (networks).
-    bootstrap : bool, default=True
+    bootstrap : bool, default=False
         Train each member on its own bootstrap sample (multinomial counts used
         as sample weights; the same draw for every call on the same data).
-        With False all members see the same data and differ only in
-        initialisation, shuffling being shared.
+        With False (the default, as Lakshminarayanan et al. and
+        InceptionTime train their members) all members see all the data and
+        differ in their initialisation, shuffling being shared.
     random_state : int, RandomState instance or None, default=None
         Seeds the fit; None uses the wrapped estimator's ``random_state``."""
 
@@ -128,7 +130,7 @@ _NOTES = """\
     Each member starts from its own random initialisation, except a torch
     module of yours (:class:`TorchModuleClassifier`), whose weights every
     member copies, as a pre-trained backbone's should be kept: such members
-    differ in their heads and bootstrap samples.
+    differ in their heads (and, with ``bootstrap=True``, their samples).
 
     The members train together in one network and one training loop: CNN
     members as one network of grouped convolutions
@@ -154,7 +156,7 @@ class _BaseDeepEnsemble(NeuralMetaEstimator):
     }
     _test_params = {"n_estimators": 3}
 
-    def __init__(self, estimator=None, *, n_estimators=5, bootstrap=True, random_state=None):
+    def __init__(self, estimator=None, *, n_estimators=5, bootstrap=False, random_state=None):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.bootstrap = bootstrap
@@ -182,7 +184,8 @@ class DeepEnsembleClassifier(ScoresStreams, ClassifierMixin, _BaseDeepEnsemble):
     __doc__ = """Deep ensemble of a base classifier's network, members trained together.
 
     ``n_estimators`` copies of the wrapped estimator's network, each with
-    its own initialisation and its own bootstrap sample, trained in one
+    its own initialisation (and with ``bootstrap=True`` its own bootstrap
+    sample), trained in one
     loop; predicted probabilities are the members' average
     (Lakshminarayanan et al., 2017, "Simple and Scalable Predictive
     Uncertainty Estimation using Deep Ensembles").
