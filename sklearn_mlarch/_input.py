@@ -120,7 +120,11 @@ class InputReader:
             else:
                 X = validate_data(self, X, **kwargs)
         except ValueError as exc:
-            if sample_shape is None or len(sample_shape) != 2 or "NaN" not in str(exc):
+            # a CNN that can read the series as a list (fitting, or fitted so)
+            lists = getattr(self, "_reads_variable_length", False) and (
+                reset or getattr(self, "_ragged_", False))
+            if not (lists and sample_shape is not None and len(sample_shape) == 2
+                    and "Input X contains NaN" in str(exc)):
                 raise
             raise ValueError(
                 f"{exc} If the NaNs pad series of different lengths, give the series as a "

@@ -342,6 +342,10 @@ class TrainingNet(NeuralNet):
                         if ctrl_c.pressed:
                             raise
                         self._warn_stopped()
+                # prediction's batch-norm statistics, before callbacks see the
+                # model; in an order drawn from the seed and the epochs trained
+                recompute_norm_statistics(self, dataset,
+                                          epoch_seed(self.seed, len(self.history), 3))
                 self.notify("on_train_end", X=dataset, y=None)
             finally:
                 distributed.stop(self)
@@ -350,8 +354,6 @@ class TrainingNet(NeuralNet):
                 for _, callback in getattr(self, "callbacks_", ()):
                     if isinstance(callback, ProgressLog):
                         callback._close()  # a failed fit too: no bar left open, no data held
-            # in an order drawn from the seed and the number of epochs trained
-            recompute_norm_statistics(self, dataset, epoch_seed(self.seed, len(self.history), 3))
         return self
 
     def _warn_stopped(self):

@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from sklearn_mlarch import CNNClassifier
+from sklearn_mlarch import CNNClassifier, TorchModuleClassifier
+from sklearn_mlarch._training import ArrayDataset
 from sklearn_mlarch._training.norms import resume_running_averages
 
 
@@ -48,3 +49,54 @@ def test_training_went_on_from_the_running_averages():
     assert not all(torch.equal(recomputed[k], averages[k]) for k in recomputed)
     assert "running_averages_" not in vars(clf.net_)
 
+
+
+def test_early_stoppings_validation_rows_are_left_out():
+    X, y = _data(60)
+    clf = CNNClassifier(channels=(4,), batch_size="full", max_epochs=3, early_stopping=True,
+                        validation_fraction=0.25, random_state=0).fit(X, y)
+    fitted = _norm_buffers(clf.net_.module_)
+    train, _ = clf.net_.train_split(ArrayDataset(torch.as_tensor(X), torch.as_tensor(y)))
+    module = clf.net_.module_
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.reset_running_stats()
+            m.momentum = None
+    module.train()
+    with torch.no_grad():
+        module(train.X)
+    for name, value in _norm_buffers(module).items():
+        torch.testing.assert_close(fitted[name], value)
+
+
+def test_norms_that_keep_their_statistics_keep_them():
+    # a frozen block's, those of momentum=0, and those train() leaves in eval
+    X, y = _data()
+    torch.manual_seed(0)
+
+    class KeepsFirst(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.kept = torch.nn.BatchNorm1d(32)
+            self.still = torch.nn.BatchNorm1d(16, momentum=0.0)
+            self.body = torch.nn.Sequential(torch.nn.Linear(32, 16), torch.nn.ReLU())
+            self.head = torch.nn.Linear(16, 3)
+
+        def train(self, mode=True):
+            super().train(mode)
+            self.kept.eval()  # pre-trained statistics, as torchvision users keep them
+            return self
+
+        def forward(self, x):
+            return self.head(self.still(self.body(self.kept(x.reshape(len(x), -1)))))
+
+    module = KeepsFirst()
+    with torch.no_grad():
+        module.kept.running_mean.fill_(0.5)
+    before = _norm_buffers(module)
+    clf = TorchModuleClassifier(module, max_epochs=2, batch_size=16, random_state=0)
+    clf.fit(X, y)
+    after = {name.split(".", 1)[1] if not name.startswith(("kept", "still")) else name: value
+             for name, value in _norm_buffers(clf.net_.module_).items()}
+    for name in ("kept.running_mean", "kept.running_var", "still.running_mean"):
+        torch.testing.assert_close(after[name], before[name])

@@ -242,3 +242,13 @@ def test_nan_padded_series_get_the_list_advice():
     X[0, :, 5:] = np.nan
     with pytest.raises(ValueError, match="give the series as a list of arrays"):
         _ragged_cnn().fit(X, np.arange(12) % 2)
+    # not where a list would not help: NaN in y, a model fitted on one length
+    y = np.arange(12.0)
+    y[3] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN") as info:
+        CNNRegressor(channels=(2,), max_epochs=1).fit(np.nan_to_num(X), y)
+    assert "list of arrays" not in str(info.value)
+    fitted = _ragged_cnn().fit(np.nan_to_num(X), np.arange(12) % 2)
+    with pytest.raises(ValueError, match="Input X contains NaN") as info:
+        fitted.predict(X)
+    assert "list of arrays" not in str(info.value)
