@@ -74,7 +74,9 @@ class _BaseMAML(_BaseEpisodic):
         """Network parameters after ``steps`` gradient steps on ``(X, y)``, detached.
 
         ``n_classes``: a classification task's number of classes (a shared
-        head adapts to any number of them).
+        head adapts to any number of them). The parameters are made contiguous:
+        a gradient step can leave a transposed layout, whose matrix products
+        round differently from the contiguous copy that a saved model loads.
         """
         module = self.net_.module_
         device = self.net_.device
@@ -83,7 +85,8 @@ class _BaseMAML(_BaseEpisodic):
         X = torch.as_tensor(in_memory(X), device=device)  # a support set: small
         y = torch.as_tensor(y, device=device)
         with torch.no_grad():  # torch.func.grad still differentiates inside
-            return self._inner_loop().adapt(params, buffers, X, y, steps, n_classes)
+            adapted = self._inner_loop().adapt(params, buffers, X, y, steps, n_classes)
+        return {k: v.contiguous() for k, v in adapted.items()}
 
     def _adapt_steps(self):
         return self.adapt_steps if self.adapt_steps is not None else self.inner_steps
