@@ -277,6 +277,7 @@ class TrainingNet(NeuralNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        self.rows_trained_ = dataset_train  # early stopping's validation rows left out
         epoch = len(self.history)
         self.shuffle_generator_.manual_seed(epoch_seed(self.seed, epoch, 0))
         self.dropout_generator_.manual_seed(epoch_seed(self.seed, epoch, 1))
@@ -292,6 +293,8 @@ class TrainingNet(NeuralNet):
         ``augment`` (the estimator's parameter: a callable, a built-in name or
         a list of names, for samples of ``sample_shape``) is applied to each
         training batch (:mod:`~sklearn_mlarch._training.augment`).
+        It ends by computing batch norm's statistics for the final weights
+        (:mod:`~sklearn_mlarch._training.norms`).
 
         Shuffling and dropout draw from the net's own generators; only a
         module that draws from torch's global generator (torch's own dropout
@@ -344,13 +347,14 @@ class TrainingNet(NeuralNet):
                         self._warn_stopped()
                 # prediction's batch-norm statistics, before callbacks see the
                 # model; in an order drawn from the seed and the epochs trained
-                recompute_norm_statistics(self, dataset,
+                recompute_norm_statistics(self, getattr(self, "rows_trained_", dataset),
                                           epoch_seed(self.seed, len(self.history), 3))
                 self.notify("on_train_end", X=dataset, y=None)
             finally:
                 distributed.stop(self)
                 del self.shuffle_generator_, self.dropout_generator_, self._seed_global_
                 del self.augmenter_
+                vars(self).pop("rows_trained_", None)
                 for _, callback in getattr(self, "callbacks_", ()):
                     if isinstance(callback, ProgressLog):
                         callback._close()  # a failed fit too: no bar left open, no data held

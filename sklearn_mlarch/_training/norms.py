@@ -11,18 +11,21 @@ statistics are reset and averaged anew over the training rows.
 
 The running averages are kept aside on the net (``running_averages_``) and
 the next warm start trains on from them, so ``k`` epochs then ``m`` more
-still equal ``k + m``. Each training call computes the statistics over the
-rows it is given: ``partial_fit`` on chunks gives those of the last chunk
-(for data larger than memory, fit a :class:`~sklearn_mlarch.Streamed`
-source, all of whose rows are read). Callbacks' ``on_train_end`` sees the
-final statistics; the epochs' validation scores were computed with the
-running averages.
+still equal ``k + m``, ``partial_fit`` calls included. Each training call
+computes the statistics over the rows it is given: ``partial_fit`` on
+chunks gives those of the last chunk (for data larger than memory, fit a
+:class:`~sklearn_mlarch.Streamed` source, all of whose rows are read). When
+early stopping restores its best epoch's weights, the statistics are
+computed for those. Callbacks' ``on_train_end`` sees the final
+statistics; the epochs' validation scores were computed with the running
+averages.
 """
 
 import torch
+from skorch.callbacks import EarlyStopping
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .data import ArrayDataset, BatchIterator
+from .data import ArrayDataset
 
 
 _RUNNING = ("running_mean", "running_var", "num_batches_tracked")
@@ -55,28 +58,31 @@ def _restore_modes(modes):
         m.training = training
 
 
-def recompute_norm_statistics(net, dataset, seed):
-    """Average the batch norms' statistics anew over the training rows of ``dataset``.
+def recompute_norm_statistics(net, rows, seed):
+    """Average the batch norms' statistics anew over ``rows``, the rows trained on.
 
-    The rows ``net.train_split`` trains on (the validation rows of early
-    stopping are left out), in batches of ``net.batch_size`` (a last batch
-    of one row joins the one before), in an order drawn from ``seed``,
-    without dropout or augmentation; rows streamed from a source are read
-    once more. Episodes (meta-learning) keep the running averages.
+    In batches of ``net.batch_size`` (a last batch of one row joins the one
+    before), in an order drawn from ``seed``, without dropout or
+    augmentation; rows streamed from a source are read once more. Episodes
+    (meta-learning) keep the running averages. Where early stopping will
+    restore its best epoch's weights, they are restored first and its copy
+    gets the new statistics, so the model predicts with statistics of the
+    weights it keeps.
     """
-    if not isinstance(dataset, ArrayDataset) or not len(dataset):
+    if not isinstance(rows, ArrayDataset) or not len(rows):
         return
     norms = training_norms(net)
     if not norms:
         return
-    if net.train_split is not None:
-        dataset = net.train_split(dataset)[0]
+    restoring = _restoring_best(net)
+    for callback in restoring:  # as its on_train_end will
+        net.module_.load_state_dict(callback.best_model_weights_)
     vars(net)["running_averages_"] = {
         name: {k: getattr(m, k).detach().to("cpu", copy=True) for k in _RUNNING}
         for name, m in norms}
-    size = len(dataset) if net.batch_size in (-1, None) else net.batch_size
-    batches = BatchIterator(dataset, size, shuffle=True, merge_single=True,
-                            generator=torch.Generator().manual_seed(seed))
+    net.shuffle_generator_.manual_seed(seed)
+    net.augmenter_ = None  # the rows as they are
+    batches = net.get_iterator(rows, training=True)
     module = net.module_
     modes, momenta = _modes(module), [m.momentum for _, m in norms]
     module.eval()  # no dropout; only the norms gather statistics
@@ -92,6 +98,19 @@ def recompute_norm_statistics(net, dataset, seed):
         for (_, m), momentum in zip(norms, momenta):
             m.momentum = momentum
         _restore_modes(modes)
+    for callback in restoring:
+        for name, m in norms:
+            prefix = f"{name}." if name else ""
+            for key in _RUNNING:
+                callback.best_model_weights_[prefix + key] = getattr(m, key).detach().clone()
+
+
+def _restoring_best(net):
+    """The early-stopping callbacks whose ``on_train_end`` loads their best weights."""
+    last = net.history[-1, "epoch"] if len(net.history) else None
+    return [cb for _, cb in getattr(net, "callbacks_", ())
+            if isinstance(cb, EarlyStopping) and cb.load_best
+            and getattr(cb, "best_model_weights_", None) is not None and cb.best_epoch_ != last]
 
 
 def resume_running_averages(net):

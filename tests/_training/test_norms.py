@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from skorch.callbacks import Callback
 
 from sklearn_mlarch import CNNClassifier, TorchModuleClassifier
 from sklearn_mlarch._training import ArrayDataset
@@ -100,3 +101,38 @@ def test_norms_that_keep_their_statistics_keep_them():
              for name, value in _norm_buffers(clf.net_.module_).items()}
     for name in ("kept.running_mean", "kept.running_var", "still.running_mean"):
         torch.testing.assert_close(after[name], before[name])
+
+
+def _trained(net, kind):
+    """The net's own copy of a callback passed to the estimator."""
+    (callback,) = [cb for _, cb in net.callbacks_ if isinstance(cb, kind)]
+    return callback
+
+
+class _EpochBuffers(Callback):
+    """The running averages at the end of each epoch."""
+
+    def on_epoch_end(self, net, **kwargs):
+        self.buffers = getattr(self, "buffers", {})
+        self.buffers[len(net.history)] = _norm_buffers(net.module_)
+
+
+def test_the_statistics_are_those_of_the_best_epoch_that_early_stopping_restores():
+    X, y = _data(60)
+    record = _EpochBuffers()
+    clf = CNNClassifier(channels=(4,), batch_size=16, max_epochs=60, lr=0.3,
+                        early_stopping=True, n_iter_no_change=2, validation_fraction=0.25,
+                        callbacks=[record], random_state=0).fit(X, y)
+    stopping = dict(clf.net_.callbacks_)["early_stopping"]
+    record = _trained(clf.net_, _EpochBuffers)
+    best, last = stopping.best_epoch_, len(clf.history_)
+    assert best != last  # the best weights were restored
+    fitted = _norm_buffers(clf.net_.module_)
+    # the statistics were computed anew for the restored weights...
+    assert not any(torch.equal(fitted[k], record.buffers[best][k]) for k in fitted)
+    # ...and a warm start trains on from the best epoch's running averages
+    kept = clf.net_.running_averages_
+    for key, value in record.buffers[best].items():
+        name, buffer = key.rsplit(".", 1)
+        assert torch.equal(kept[name][buffer], value), key
+
