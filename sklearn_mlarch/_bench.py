@@ -130,6 +130,15 @@ REGISTRY = {b.name: b for b in [
     Benchmark("select-series-defaults", "python benchmarks/select_series_defaults.py "
               "--datasets JapaneseVowels ArrowHead --candidates fcn fcn-series "
               "fcn-series+scale resnet", 60, ("sktime", "numba")),
+    Benchmark("timeseries-batchnorm", "python benchmarks/bench_timeseries.py --datasets "
+              "ArrowHead OSULeaf ACSF1 BasicMotions JapaneseVowels PLAID --models minirocket "
+              "cnn --variable-length list list-z --dataset-seeds PLAID=0 --seeds 0 1 2", 90,
+              ("sktime", "numba")),
+    Benchmark("timeseries-resnet-osuleaf", "python benchmarks/bench_timeseries.py --datasets "
+              "OSULeaf --models minirocket resnet --seeds 0 1 2", 45, ("sktime", "numba")),
+    Benchmark("tser-batchnorm", "python benchmarks/bench_timeseries.py --datasets Tecator "
+              "Covid3Month --models minirocket cnn cnn-series cnn-series+scale --seeds 0 1 2",
+              15, ("sktime", "numba")),
 ]}
 
 
