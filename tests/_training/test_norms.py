@@ -21,12 +21,9 @@ def _norm_buffers(module):
     return {k: v.clone() for k, v in module.state_dict().items() if "running" in k}
 
 
-def test_the_statistics_are_those_of_the_training_rows_under_the_final_weights():
-    X, y = _data()
-    clf = CNNClassifier(channels=(4, 4), batch_size="full", max_epochs=5, lr=0.05,
-                        random_state=0).fit(X, y)
+def _assert_statistics_of(clf, rows):
+    """The fitted statistics are those of ``rows`` as one batch through the final weights."""
     fitted = _norm_buffers(clf.net_.module_)
-    # by hand: the whole training set as one batch through the final weights
     module = clf.net_.module_
     for m in module.modules():
         if isinstance(m, torch.nn.BatchNorm1d):
@@ -34,9 +31,17 @@ def test_the_statistics_are_those_of_the_training_rows_under_the_final_weights()
             m.momentum = None
     module.train()
     with torch.no_grad():
-        module(torch.as_tensor(X))
+        module(rows)
     for name, value in _norm_buffers(module).items():
         torch.testing.assert_close(fitted[name], value)
+
+
+def test_the_statistics_are_those_of_the_training_rows_under_the_final_weights():
+    X, y = _data()
+    clf = CNNClassifier(channels=(4, 4), batch_size="full", max_epochs=5, lr=0.05,
+                        random_state=0).fit(X, y)
+    # by hand: the whole training set as one batch through the final weights
+    _assert_statistics_of(clf, torch.as_tensor(X))
 
 
 def test_training_went_on_from_the_running_averages():
@@ -51,23 +56,12 @@ def test_training_went_on_from_the_running_averages():
     assert "running_averages_" not in vars(clf.net_)
 
 
-
 def test_early_stoppings_validation_rows_are_left_out():
     X, y = _data(60)
     clf = CNNClassifier(channels=(4,), batch_size="full", max_epochs=3, early_stopping=True,
                         validation_fraction=0.25, random_state=0).fit(X, y)
-    fitted = _norm_buffers(clf.net_.module_)
     train, _ = clf.net_.train_split(ArrayDataset(torch.as_tensor(X), torch.as_tensor(y)))
-    module = clf.net_.module_
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm1d):
-            m.reset_running_stats()
-            m.momentum = None
-    module.train()
-    with torch.no_grad():
-        module(train.X)
-    for name, value in _norm_buffers(module).items():
-        torch.testing.assert_close(fitted[name], value)
+    _assert_statistics_of(clf, train.X)
 
 
 def test_norms_that_keep_their_statistics_keep_them():
